@@ -1,0 +1,64 @@
+"""Create, load and run open_clip models the same way in every profile."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import open_clip
+import torch
+
+from .profiles import Profile
+
+CONFIG_DIR = Path(__file__).parent / "model_configs"
+open_clip.add_model_config(CONFIG_DIR)
+
+
+def create_clip(name: str, pretrained: str | None = None, device: str = "cpu"):
+    """`(model, preprocess, tokenizer)` for an open_clip model name; `pretrained` is a tag or a file path."""
+    if pretrained and Path(pretrained).suffix and not Path(pretrained).exists():
+        raise FileNotFoundError(f"checkpoint {pretrained} not found; build it with `python -m utils.pretrain`.")
+    logging.disable(logging.WARNING)  # open_clip warns on every random initialisation, which labs do on purpose
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
+    finally:
+        logging.disable(logging.NOTSET)
+    return model.eval(), preprocess, open_clip.get_tokenizer(name)
+
+
+def profile_clip(profile: Profile):
+    """The profile's off-the-shelf CLIP: OpenAI's ViT-B-32 on `t4`, the locally pre-trained world CLIP offline."""
+    if profile.clip_pretrained:
+        return create_clip(profile.clip_model, profile.clip_pretrained, profile.device)
+    from .pretrain import world_clip_checkpoint
+    return create_clip(profile.clip_model, str(world_clip_checkpoint()), profile.device)
+
+
+@torch.no_grad()
+def encode_images(model, images: torch.Tensor, profile: Profile, batch_size: int = 256) -> torch.Tensor:
+    """L2-normalised image embeddings, in batches, on the profile's device."""
+    model.eval()
+    out = []
+    for batch in images.split(batch_size):
+        with profile.autocast():
+            out.append(model.encode_image(batch.to(profile.device), normalize=True).float().cpu())
+    return torch.cat(out)
+
+
+@torch.no_grad()
+def encode_texts(model, tokenizer, texts: list[str], profile: Profile, batch_size: int = 256) -> torch.Tensor:
+    """L2-normalised text embeddings, in batches, on the profile's device."""
+    model.eval()
+    out = []
+    for i in range(0, len(texts), batch_size):
+        tokens = tokenizer(texts[i:i + batch_size]).to(profile.device)
+        with profile.autocast():
+            out.append(model.encode_text(tokens, normalize=True).float().cpu())
+    return torch.cat(out)
+
+
+def text_to_image_recall(model, tokenizer, dataset, profile: Profile, ks=(1, 5, 10)) -> dict[int, float]:
+    """Recall@k when each image's first caption queries the gallery of all images in `dataset`."""
+    from .metrics import recall_at_k
+    img = encode_images(model, dataset.images, profile)
+    txt = encode_texts(model, tokenizer, dataset.first_captions(), profile)
+    return recall_at_k(txt @ img.T, torch.arange(len(img)), ks)

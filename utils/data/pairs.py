@@ -1,0 +1,100 @@
+"""The course's data contract, `pairs.parquet`: one row per image-caption pair.
+
+Required columns: `image` (encoded PNG/JPEG bytes) and `caption` (non-empty string).
+Optional: `image_id`, `split` (train/val/test), `scene` (JSON scene graph), `label`.
+"""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image, UnidentifiedImageError
+
+from .world import Scene, png_bytes
+
+REQUIRED = ("image", "caption")
+SPLITS = ("train", "val", "test")
+
+
+class PairsError(ValueError):
+    """A `pairs.parquet` file breaks the data contract; the message names the row, column and fix."""
+
+
+def world_pairs(scenes: list[Scene], image_size: int = 64, val_fraction: float = 0.1,
+                test_fraction: float = 0.1) -> pd.DataFrame:
+    """One row per (scene, caption paraphrase); all captions of a scene share its image and split."""
+    n = len(scenes)
+    n_test, n_val = int(n * test_fraction), int(n * val_fraction)
+    rows = []
+    for i, scene in enumerate(scenes):
+        split = "test" if i < n_test else "val" if i < n_test + n_val else "train"
+        image = png_bytes(scene.render(image_size))
+        graph = scene.to_json()
+        label = scene.objects[0].shape if len(scene.objects) == 1 else None
+        rows += [{"image": image, "caption": c, "image_id": i, "split": split, "scene": graph, "label": label}
+                 for c in scene.captions]
+    return pd.DataFrame(rows)
+
+
+def save_pairs(df: pd.DataFrame, path: str | Path) -> Path:
+    validate_pairs(df, source=str(path))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(path, index=False)
+    return path
+
+
+def load_pairs(path: str | Path) -> pd.DataFrame:
+    """Read and validate a `pairs.parquet` file (the world's or a user's own domain data)."""
+    path = Path(path)
+    if not path.exists():
+        raise PairsError(f"{path} does not exist. Create it with utils.data.save_pairs(df, path) "
+                         "from a DataFrame with 'image' (bytes) and 'caption' (str) columns.")
+    try:
+        df = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
+        raise PairsError(f"{path} is not a readable parquet file ({err}). Re-write it with DataFrame.to_parquet.") from None
+    validate_pairs(df, source=str(path))
+    return df
+
+
+def validate_pairs(df: pd.DataFrame, source: str = "pairs") -> None:
+    """Raise `PairsError` naming the first row and column that break the contract."""
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise PairsError(f"{source}: missing column(s) {missing}; found {list(df.columns)}. "
+                         "Every row needs 'image' (encoded PNG/JPEG bytes) and 'caption' (text).")
+    if len(df) == 0:
+        raise PairsError(f"{source}: has no rows. Add at least one image-caption pair.")
+    for row, (image, caption) in enumerate(zip(df["image"], df["caption"])):
+        if not isinstance(caption, str) or not caption.strip():
+            raise PairsError(f"{source}: row {row}, column 'caption' is empty or not text ({caption!r}). "
+                             "Give every image a non-empty caption or drop the row.")
+        decode_image(image, where=f"{source}: row {row}, column 'image'")
+    if "split" in df.columns:
+        bad = sorted(set(df["split"]) - set(SPLITS))
+        if bad:
+            raise PairsError(f"{source}: column 'split' has values {bad}; use only {list(SPLITS)}.")
+
+
+def decode_image(data: bytes, where: str = "image") -> Image.Image:
+    """Decode encoded image bytes to RGB, or raise `PairsError` saying where and how to fix it."""
+    if not isinstance(data, (bytes, bytearray)):
+        raise PairsError(f"{where} holds {type(data).__name__}, not bytes. Store the encoded file, "
+                         "e.g. Path('cat.jpg').read_bytes(), not a path or an array.")
+    try:
+        return Image.open(io.BytesIO(data)).convert("RGB")
+    except (UnidentifiedImageError, OSError) as err:
+        raise PairsError(f"{where} is not a readable image ({err}). Re-encode it as PNG or JPEG.") from None
+
+
+def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64) -> Path:
+    """Render the world once to `pairs.parquet` in the course cache and return its path."""
+    from ..paths import CACHE
+    from .world import generate_world
+
+    path = CACHE / "world" / f"n{n_scenes}-seed{seed}-px{image_size}" / "pairs.parquet"
+    if not path.exists():
+        save_pairs(world_pairs(generate_world(n_scenes, seed), image_size), path)
+    return path

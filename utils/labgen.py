@@ -1,0 +1,91 @@
+"""Generate the student labs in `labs/` from the solution notebooks in `solutions/`.
+
+In a solution, the answer sits between `### BEGIN SOLUTION` and `### END SOLUTION` lines; the BEGIN line
+may carry a hint: `### BEGIN SOLUTION hint: use F.cross_entropy`. The student version keeps everything
+else (signatures, prose, the final assertions) and replaces the block with a `NotImplementedError`.
+Outputs and papermill's injected-parameters cell are dropped.
+
+    python -m utils.labgen          # write labs/
+    python -m utils.labgen --check  # exit 1 if labs/ is out of date
+"""
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION(?:\s+hint:\s*(.*))?$")
+END = re.compile(r"^\s*### END SOLUTION\s*$")
+
+
+def strip_solutions(source: str, where: str = "cell") -> str:
+    """Replace every marked solution block in `source` by a stub that raises NotImplementedError."""
+    out, inside = [], False
+    for line in source.splitlines():
+        begin = BEGIN.match(line)
+        if begin:
+            if inside:
+                raise ValueError(f"{where}: nested '### BEGIN SOLUTION'; close the first block with '### END SOLUTION'.")
+            indent, hint = begin.group(1), (begin.group(2) or "see the text above").strip()
+            out += [f"{indent}# TODO: your code here", f"{indent}raise NotImplementedError({('TODO: ' + hint)!r})"]
+            inside = True
+        elif END.match(line):
+            if not inside:
+                raise ValueError(f"{where}: '### END SOLUTION' without a matching BEGIN.")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: '### BEGIN SOLUTION' is never closed; add '### END SOLUTION'.")
+    return "\n".join(out)
+
+
+def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
+    """A copy of a solution notebook with answers stubbed and all outputs removed."""
+    nb = nbformat.from_dict(nb)
+    nb.cells = [c for c in nb.cells if "injected-parameters" not in c.metadata.get("tags", [])]
+    for i, cell in enumerate(nb.cells):
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source, f"{name}, cell {i}")
+            cell.outputs, cell.execution_count = [], None
+    nb.metadata.pop("papermill", None)
+    return nb
+
+
+def render(solution: Path) -> str:
+    return nbformat.writes(student_version(nbformat.read(solution, as_version=4), solution.name)) + "\n"
+
+
+def stale_labs(root: Path = ROOT) -> list[str]:
+    """Names of labs that differ from what their solution would generate (or are missing/orphaned)."""
+    solutions = {p.name: p for p in sorted((root / "solutions").glob("*.ipynb"))}
+    labs = {p.name for p in (root / "labs").glob("*.ipynb")}
+    stale = [n for n, p in solutions.items()
+             if not (root / "labs" / n).exists() or (root / "labs" / n).read_text() != render(p)]
+    return stale + sorted(labs - set(solutions))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if labs/ is out of date")
+    if parser.parse_args(argv).check:
+        stale = stale_labs()
+        if stale:
+            print(f"labs/ is out of date for {stale}; run `python -m utils.labgen`.", file=sys.stderr)
+            return 1
+        print("labs/ is in sync with solutions/")
+        return 0
+    for solution in sorted((ROOT / "solutions").glob("*.ipynb")):
+        (ROOT / "labs" / solution.name).write_text(render(solution))
+        print(f"labs/{solution.name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,16 @@
+"""Contrastive losses, written out so that labs and tests can compare them with open_clip's."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def symmetric_infonce(logits: torch.Tensor) -> torch.Tensor:
+    """Mean of the image->text and text->image cross-entropies; row i's positive is column i."""
+    targets = torch.arange(logits.shape[0], device=logits.device)
+    return (F.cross_entropy(logits, targets) + F.cross_entropy(logits.T, targets)) / 2
+
+
+def clip_loss(image_emb: torch.Tensor, text_emb: torch.Tensor, logit_scale: torch.Tensor | float) -> torch.Tensor:
+    """CLIP's loss for L2-normalised embeddings; `logit_scale` is 1/temperature (already exponentiated)."""
+    return symmetric_infonce(logit_scale * image_emb @ text_emb.T)
