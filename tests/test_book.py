@@ -1,0 +1,21 @@
+"""The book builds with warnings as errors (chapters executed, committed solution outputs reused)."""
+import subprocess
+import sys
+
+import yaml
+
+from utils.labgen import ROOT
+
+
+def test_book_builds_without_warnings(tmp_path):
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "auto"  # re-executing the labs is nbval's job in this suite
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config))
+    result = subprocess.run([sys.executable, "-m", "jupyter_book", "build", "-W", "--keep-going", str(ROOT),
+                             "--config", str(tmp_path / "_config.yml"), "--path-output", str(tmp_path)],
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+    html = tmp_path / "_build" / "html"
+    for page in ["intro", "chapters/02_clip", "solutions/01_clip_loss", "labs/01_clip_loss", "execution_statistics"]:
+        assert (html / f"{page}.html").exists(), page
+    assert "colab.research.google.com" in (html / "labs" / "01_clip_loss.html").read_text()

@@ -1,0 +1,39 @@
+import math
+
+import open_clip
+import pytest
+import torch
+import torch.nn.functional as F
+
+from utils.losses import clip_loss, symmetric_infonce
+
+
+def test_worked_example_from_chapter_2():
+    S = torch.tensor([[5.0, 1.2, 0.3], [0.8, 4.5, 0.5], [0.1, 0.7, 4.8]])
+    image_1 = -math.log(math.exp(5.0) / (math.exp(5.0) + math.exp(1.2) + math.exp(0.3)))
+    assert round(image_1, 3) == 0.031
+    rows = [-math.log(math.exp(S[i, i]) / sum(math.exp(x) for x in S[i])) for i in range(3)]
+    cols = [-math.log(math.exp(S[i, i]) / sum(math.exp(x) for x in S[:, i])) for i in range(3)]
+    assert symmetric_infonce(S).item() == pytest.approx((sum(rows) + sum(cols)) / 6, abs=1e-6)
+
+
+def test_two_by_two_by_hand():
+    # identity similarities, scale 2: each row/column is softmax([2, 0]) -> -log(e^2 / (e^2 + 1))
+    emb = torch.eye(2)
+    assert clip_loss(emb, emb, 2.0).item() == pytest.approx(math.log(1 + math.exp(-2)), abs=1e-6)
+
+
+def test_is_symmetric_in_the_two_directions():
+    logits = torch.tensor([[3.0, 0.0], [2.0, 1.0]])
+    expected = (F.cross_entropy(logits, torch.arange(2)) + F.cross_entropy(logits.T, torch.arange(2))) / 2
+    assert symmetric_infonce(logits).item() == pytest.approx(expected.item())
+    assert symmetric_infonce(logits).item() != pytest.approx(F.cross_entropy(logits, torch.arange(2)).item())
+
+
+@pytest.mark.parametrize("n,d", [(2, 4), (16, 32), (256, 512)])
+def test_matches_open_clip(n, d):
+    g = torch.Generator().manual_seed(n)
+    img = F.normalize(torch.randn(n, d, generator=g), dim=-1)
+    txt = F.normalize(torch.randn(n, d, generator=g), dim=-1)
+    scale = torch.tensor(37.5)
+    assert torch.allclose(clip_loss(img, txt, scale), open_clip.ClipLoss()(img, txt, scale), atol=1e-5)
