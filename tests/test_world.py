@@ -4,6 +4,7 @@ import time
 import numpy as np
 
 from utils.data import COLORS, SHAPES, generate_world, world_pairs
+from utils.data.world import with_article
 
 
 def test_same_seed_same_world_and_pixels():
@@ -20,7 +21,7 @@ def test_captions_agree_with_the_scene_graph():
                 assert o.color in caption and o.shape in caption, (caption, scene.to_json())
             if len(scene.objects) == 2 and "to the left of" in caption:
                 left = min(scene.objects, key=lambda o: o.x)
-                assert caption.startswith(f"a {left.color} {left.shape}")
+                assert caption.startswith(f"{with_article(left.color)} {left.shape}")
 
 
 def test_questions_have_exact_answers():

@@ -1,6 +1,8 @@
 """Figures that several labs draw."""
 from __future__ import annotations
 
+import textwrap
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -34,10 +36,13 @@ def similarity_matrix(sim: torch.Tensor, row_labels: list[str], col_labels: list
     return fig
 
 
-def image_grid(images: list[Image.Image], titles: list[str], cols: int = 8, title: str | None = None):
-    """Thumbnails with a caption each."""
+def image_grid(images: list[Image.Image], titles: list[str], cols: int = 8, title: str | None = None,
+               wrap: int = 22):
+    """Thumbnails with a caption each, wrapped to `wrap` characters a line."""
     rows = (len(images) + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
+    titles = ["\n".join(textwrap.fill(line, wrap) for line in t.splitlines()) for t in titles]
+    lines = max(t.count("\n") + 1 for t in titles)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.8 * cols, (1.7 + 0.16 * lines) * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, img, t in zip(axes.flat, images, titles):

@@ -11,6 +11,7 @@ import torch
 
 from .clip import create_clip
 from .data import ImageCaptionSet, generate_world, world_pairs
+from .data.world import WORLD_VERSION
 from .losses import clip_loss
 from .paths import CACHE
 from .profiles import PROFILES
@@ -22,7 +23,7 @@ N_SCENES, EPOCHS = 3000, 8
 
 def world_clip_checkpoint(rebuild: bool = False) -> Path:
     """Path of the world CLIP checkpoint, training it first if it is missing."""
-    path = CACHE / "world_clip_tiny.pt"
+    path = CACHE / f"world_clip_tiny-v{WORLD_VERSION}.pt"
     if path.exists() and not rebuild:
         return path
     profile = PROFILES["offline"]

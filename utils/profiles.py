@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 
@@ -31,7 +31,6 @@ class Profile:
     batch_size: int
     epochs: int
     lr: float
-    extra: dict = field(default_factory=dict)
 
     def autocast(self):
         """fp16 autocast on a GPU profile, a no-op on the CPU."""
@@ -67,9 +66,11 @@ def resolve_profile(name: str = "auto", verbose: bool = True) -> Profile:
         if name not in PROFILES:
             raise ValueError(f"{ENV_VAR}={name!r} is not a profile; set it to one of {list(PROFILES)}.")
     elif name == "auto":
-        cuda, hub = torch.cuda.is_available(), hub_reachable()
-        name = "t4" if cuda and hub else "offline"
-        reason = f"CUDA {'available' if cuda else 'not available'}, Hugging Face Hub {'reachable' if hub else 'not reachable'}"
+        cuda = torch.cuda.is_available()
+        hub = cuda and hub_reachable()  # no point waiting on the network without a GPU
+        name = "t4" if hub else "offline"
+        reason = ("CUDA not available" if not cuda else
+                  f"CUDA available, Hugging Face Hub {'reachable' if hub else 'not reachable'}")
     if verbose:
         print(f"profile: {name} ({reason})")
     return PROFILES[name]

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from PIL import Image, ImageDraw
 
+WORLD_VERSION = 2  # bump whenever rendering or captions change: cached worlds and checkpoints key on it
 SHAPES = ("circle", "square", "triangle", "diamond")
 COLORS = {
     "red": (220, 40, 40),
@@ -83,12 +84,17 @@ def relations(objects: list[WorldObject]) -> list[dict]:
     return rels
 
 
+def with_article(word: str) -> str:
+    """The word with its indefinite article: 'a red', 'an orange'."""
+    return f"{'an' if word[0] in 'aeiou' else 'a'} {word}"
+
+
 def phrase(o: WorldObject, with_size: bool = False) -> str:
     """Noun phrase for one object, e.g. 'a small red circle'."""
-    return f"a {o.size + ' ' if with_size else ''}{o.color} {o.shape}"
+    return f"{with_article(o.size if with_size else o.color)}{' ' + o.color if with_size else ''} {o.shape}"
 
 
-def describe(objects: list[WorldObject], rng: random.Random) -> list[str]:
+def describe(objects: list[WorldObject]) -> list[str]:
     """Several true paraphrases of a scene, most informative first."""
     if len(objects) == 1:
         o = objects[0]
@@ -112,7 +118,7 @@ def questions(objects: list[WorldObject], rng: random.Random) -> list[tuple[str,
     qa = []
     present = {o.shape for o in objects}
     shape = rng.choice(SHAPES)
-    qa.append((f"is there a {shape}?", "yes" if shape in present else "no"))
+    qa.append((f"is there {with_article(shape)}?", "yes" if shape in present else "no"))
     shape = rng.choice(sorted(present))
     qa.append((f"how many {shape}s are there?", NUMBER_WORDS[sum(o.shape == shape for o in objects)]))
     o = rng.choice(objects)
@@ -152,7 +158,7 @@ def make_scene(rng: random.Random, shapes=SHAPES, colors=tuple(COLORS), backgrou
     xy = [(0.5, 0.5)] if n == 1 else _place(n, sizes, rng)
     objects = [WorldObject(s, c, z, round(x, 3), round(y, 3)) for (s, c), z, (x, y) in zip(specs, sizes, xy)]
     scene = Scene(objects, background=rng.choice(backgrounds))
-    scene.captions = describe(objects, rng)
+    scene.captions = describe(objects)
     scene.qa = questions(objects, rng)
     return scene
 
