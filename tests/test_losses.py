@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.losses import clip_loss, symmetric_infonce
+from utils.losses import clip_loss, siglip_loss, symmetric_infonce
 
 
 def test_worked_example_from_chapter_2():
@@ -37,3 +37,21 @@ def test_matches_open_clip(n, d):
     txt = F.normalize(torch.randn(n, d, generator=g), dim=-1)
     scale = torch.tensor(37.5)
     assert torch.allclose(clip_loss(img, txt, scale), open_clip.ClipLoss()(img, txt, scale), atol=1e-5)
+
+
+def test_siglip_by_hand():
+    # two orthogonal pairs, scale 10, bias -5: positives have logit 5, negatives -5
+    emb = torch.eye(2)
+    per_pair = math.log(1 + math.exp(-5))  # -log sigmoid(5) for a positive, -log sigmoid(-(-5)) for a negative
+    assert siglip_loss(emb, emb, 10.0, -5.0).item() == pytest.approx(4 * per_pair / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("n,d", [(2, 4), (16, 32), (256, 512)])
+def test_siglip_matches_open_clip(n, d):
+    from open_clip.loss import SigLipLoss
+
+    g = torch.Generator().manual_seed(n)
+    img = F.normalize(torch.randn(n, d, generator=g), dim=-1)
+    txt = F.normalize(torch.randn(n, d, generator=g), dim=-1)
+    scale, bias = torch.tensor(10.0), torch.tensor(-10.0)
+    assert torch.allclose(siglip_loss(img, txt, scale, bias), SigLipLoss()(img, txt, scale, bias), atol=1e-5)

@@ -13,13 +13,17 @@ CONFIG_DIR = Path(__file__).parent / "model_configs"
 open_clip.add_model_config(CONFIG_DIR)
 
 
-def create_clip(name: str, pretrained: str | None = None, device: str = "cpu"):
-    """`(model, preprocess, tokenizer)` for an open_clip model name; `pretrained` is a tag or a file path."""
+def create_clip(name: str, pretrained: str | None = None, device: str = "cpu", **model_kwargs):
+    """`(model, preprocess, tokenizer)` for an open_clip model name; `pretrained` is a tag or a file path.
+
+    `model_kwargs` go to open_clip, e.g. `init_logit_scale=math.log(10), init_logit_bias=-10` for SigLIP.
+    """
     if pretrained and Path(pretrained).suffix and not Path(pretrained).exists():
         raise FileNotFoundError(f"checkpoint {pretrained} not found; build it with `python -m utils.pretrain`.")
     logging.disable(logging.WARNING)  # open_clip warns on every random initialisation, which labs do on purpose
     try:
-        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device)
+        model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
+                                                                          **model_kwargs)
     finally:
         logging.disable(logging.NOTSET)
     return model.eval(), preprocess, open_clip.get_tokenizer(name)

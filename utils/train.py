@@ -9,7 +9,7 @@ from tqdm.auto import tqdm
 
 from .profiles import Profile
 
-LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+LossFn = Callable[..., torch.Tensor]  # (image_emb, text_emb, logit_scale[, logit_bias]) -> loss
 
 
 def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile, epochs: int, lr: float,
@@ -17,6 +17,7 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
                       fixed_logit_scale: float | None = None) -> list[float]:
     """Train `model` on (image, tokens) items with `loss_fn(image_emb, text_emb, logit_scale)`.
 
+    A model with a learned `logit_bias` (SigLIP) gets `loss_fn(image_emb, text_emb, logit_scale, logit_bias)`.
     AdamW with a cosine schedule; fp16 autocast and a GradScaler where the profile asks for them.
     `fixed_logit_scale` freezes the temperature (for temperature experiments). Returns per-step losses.
     """
@@ -38,7 +39,8 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
             with profile.autocast():
                 img = model.encode_image(images.to(profile.device), normalize=True)
                 txt = model.encode_text(tokens.to(profile.device), normalize=True)
-                loss = loss_fn(img.float(), txt.float(), model.logit_scale.exp().clamp(max=100))
+                bias = () if getattr(model, "logit_bias", None) is None else (model.logit_bias,)
+                loss = loss_fn(img.float(), txt.float(), model.logit_scale.exp().clamp(max=100), *bias)
             opt.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(opt)
