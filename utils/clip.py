@@ -19,8 +19,10 @@ def create_clip(name: str, pretrained: str | None = None, device: str = "cpu", *
     `model_kwargs` go to open_clip, e.g. `init_logit_scale=math.log(10), init_logit_bias=-10` for SigLIP.
     """
     if pretrained and Path(pretrained).suffix and not Path(pretrained).exists():
-        raise FileNotFoundError(f"checkpoint {pretrained} not found; build it with `python -m utils.pretrain`.")
-    logging.disable(logging.WARNING)  # open_clip warns on every random initialisation, which labs do on purpose
+        raise FileNotFoundError(f"checkpoint {pretrained} not found: check the path, or for the offline world "
+                                "CLIP run `python -m utils.pretrain`.")
+    if pretrained is None:  # open_clip warns on every random initialisation, which labs do on purpose
+        logging.disable(logging.WARNING)
     try:
         model, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=device,
                                                                           **model_kwargs)
