@@ -7,6 +7,7 @@ from pathlib import Path
 import open_clip
 import torch
 
+from .metrics import recall_at_k
 from .profiles import Profile
 
 CONFIG_DIR = Path(__file__).parent / "model_configs"
@@ -64,7 +65,6 @@ def encode_texts(model, tokenizer, texts: list[str], profile: Profile, batch_siz
 
 def text_to_image_recall(model, tokenizer, dataset, profile: Profile, ks=(1, 5, 10)) -> dict[int, float]:
     """Recall@k when each image's first caption queries the gallery of all images in `dataset`."""
-    from .metrics import recall_at_k
     img = encode_images(model, dataset.images, profile)
     txt = encode_texts(model, tokenizer, dataset.first_captions(), profile)
     return recall_at_k(txt @ img.T, torch.arange(len(img)), ks)

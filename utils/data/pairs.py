@@ -11,7 +11,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
-from .world import Scene, png_bytes
+from ..paths import CACHE
+from .world import WORLD_VERSION, Scene, generate_world, png_bytes
 
 REQUIRED = ("image", "caption")
 SPLITS = ("train", "val", "test")
@@ -91,9 +92,6 @@ def decode_image(data: bytes, where: str = "image") -> Image.Image:
 
 def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64) -> Path:
     """Render the world once to `pairs.parquet` in the course cache and return its path."""
-    from ..paths import CACHE
-    from .world import WORLD_VERSION, generate_world
-
     path = CACHE / f"world-v{WORLD_VERSION}" / f"n{n_scenes}-seed{seed}-px{image_size}" / "pairs.parquet"
     if not path.exists():
         save_pairs(world_pairs(generate_world(n_scenes, seed), image_size), path)
