@@ -1,13 +1,14 @@
 import pytest
 import torch
 
-from utils.metrics import recall_at_k
+from utils.metrics import recall_at_k, target_ranks
 
 
 def test_hand_computed_ranks():
     sim = torch.tensor([[0.9, 0.1, 0.0],   # target 0 ranks 1st
                         [0.8, 0.5, 0.1],   # target 1 ranks 2nd
                         [0.7, 0.6, 0.2]])  # target 2 ranks 3rd
+    assert target_ranks(sim, torch.tensor([0, 1, 2])).tolist() == [0, 1, 2]
     r = recall_at_k(sim, torch.tensor([0, 1, 2]), ks=(1, 2, 3))
     assert r == pytest.approx({1: 1 / 3, 2: 2 / 3, 3: 1.0})
 

@@ -3,7 +3,8 @@ import time
 
 import numpy as np
 
-from utils.data import COLORS, SHAPES, generate_world, world_pairs
+from utils.data import (COLORS, DOMAIN_COLORS, DOMAIN_SHAPES, SHAPES, WORLDS, Scene, WorldObject, generate_world,
+                        world_pairs)
 from utils.data.world import with_article
 
 
@@ -58,3 +59,25 @@ def test_rendering_2000_scenes_takes_seconds():
     df = world_pairs(generate_world(2000, seed=0), image_size=64)
     assert time.perf_counter() - start < 15
     assert df.image_id.nunique() == 2000 and set(df.split) == {"train", "val", "test"}
+
+
+def test_shifted_world_uses_only_the_new_vocabulary():
+    scenes = generate_world(400, seed=0, **WORLDS["shifted"])
+    assert {o.shape for s in scenes for o in s.objects} == set(DOMAIN_SHAPES)
+    assert {o.color for s in scenes for o in s.objects} == set(DOMAIN_COLORS)
+    generic_words = set(SHAPES) | set(COLORS)
+    assert not any(w in generic_words for s in scenes for c in s.captions for w in c.replace(",", "").split())
+
+
+def test_every_domain_shape_is_drawn_in_its_colour():
+    for shape in DOMAIN_SHAPES:
+        img = np.asarray(Scene([WorldObject(shape, "teal", "large", 0.5, 0.5)]).render(64)).reshape(-1, 3)
+        share = (img == DOMAIN_COLORS["teal"]).all(axis=1).mean()
+        assert 0.04 < share < 0.5, (shape, share)  # a visible object, not a blank or a filled canvas
+
+
+def test_domain_shapes_do_not_change_the_generic_world():
+    # the world CLIP checkpoint is keyed on WORLD_VERSION: the generic world must stay bit-identical
+    first = generate_world(3, seed=1234)[0].to_json()
+    assert first == generate_world(3, seed=1234, **WORLDS["generic"])[0].to_json()
+    assert all(o.shape in SHAPES for s in generate_world(300, seed=1234) for o in s.objects)

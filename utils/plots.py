@@ -52,3 +52,14 @@ def image_grid(images: list[Image.Image], titles: list[str], cols: int = 8, titl
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def embedding_map(ax, xy: np.ndarray, labels: torch.Tensor, class_names: list[str], title: str):
+    """A 2-D map of image points (dots, coloured by class) followed by one text point per class (stars)."""
+    n_images = len(labels)
+    cmap = plt.get_cmap("tab10")
+    for c, name in enumerate(class_names):
+        pts = xy[:n_images][labels.numpy() == c]
+        ax.scatter(pts[:, 0], pts[:, 1], s=5, alpha=0.5, color=cmap(c % 10), label=name)
+        ax.scatter(*xy[n_images + c], marker="*", s=250, color=cmap(c % 10), edgecolor="black", linewidth=0.8)
+    ax.set(title=title, xticks=[], yticks=[])

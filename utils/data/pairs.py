@@ -12,7 +12,7 @@ import pandas as pd
 from PIL import Image, UnidentifiedImageError
 
 from ..paths import CACHE
-from .world import WORLD_VERSION, Scene, generate_world, png_bytes
+from .world import WORLD_VERSION, WORLDS, Scene, generate_world, png_bytes
 
 REQUIRED = ("image", "caption")
 SPLITS = ("train", "val", "test")
@@ -90,9 +90,14 @@ def decode_image(data: bytes, where: str = "image") -> Image.Image:
         raise PairsError(f"{where} is not a readable image ({err}). Re-encode it as PNG or JPEG.") from None
 
 
-def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64) -> Path:
-    """Render the world once to `pairs.parquet` in the course cache and return its path."""
-    path = CACHE / f"world-v{WORLD_VERSION}" / f"n{n_scenes}-seed{seed}-px{image_size}" / "pairs.parquet"
+def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64, world: str = "generic",
+                     test_fraction: float = 0.1) -> Path:
+    """Render a world (a name from `WORLDS`) once to `pairs.parquet` in the course cache and return its path."""
+    if world not in WORLDS:
+        raise ValueError(f"unknown world {world!r}; choose one of {list(WORLDS)}.")
+    name = f"{world}-n{n_scenes}-seed{seed}-px{image_size}-test{test_fraction}"
+    path = CACHE / f"world-v{WORLD_VERSION}" / name / "pairs.parquet"
     if not path.exists():
-        save_pairs(world_pairs(generate_world(n_scenes, seed), image_size), path)
+        scenes = generate_world(n_scenes, seed, **WORLDS[world])
+        save_pairs(world_pairs(scenes, image_size, test_fraction=test_fraction), path)
     return path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import random
 from dataclasses import asdict, dataclass, field
 
@@ -14,6 +15,17 @@ from PIL import Image, ImageDraw
 
 WORLD_VERSION = 2  # bump whenever rendering or captions change: cached worlds and checkpoints key on it
 SHAPES = ("circle", "square", "triangle", "diamond")
+# A domain-shifted vocabulary that the generic world (and so the world CLIP) never shows: new shapes and
+# new colour names, some of them close in hue to generic colours ("navy" vs "blue") but named differently.
+DOMAIN_SHAPES = ("star", "hexagon", "cross", "ring", "arrow", "heart")
+DOMAIN_COLORS = {
+    "teal": (0, 128, 128),
+    "magenta": (215, 30, 170),
+    "navy": (25, 35, 120),
+    "olive": (128, 128, 0),
+    "coral": (250, 120, 85),
+    "lime": (160, 230, 40),
+}
 COLORS = {
     "red": (220, 40, 40),
     "green": (40, 170, 60),
@@ -23,6 +35,12 @@ COLORS = {
     "orange": (245, 140, 30),
 }
 SIZES = {"small": 0.16, "large": 0.28}  # radius as a fraction of the image side
+PALETTE = {**COLORS, **DOMAIN_COLORS}
+# Named vocabularies for `generate_world`: the generic world the world CLIP learns from, and a shifted domain.
+WORLDS = {
+    "generic": {},
+    "shifted": {"shapes": DOMAIN_SHAPES, "colors": tuple(DOMAIN_COLORS), "backgrounds": ("plain", "sand")},
+}
 BACKGROUNDS = {"plain": (235, 235, 235), "dark": (60, 60, 60), "sand": (225, 205, 160)}
 NUMBER_WORDS = {1: "one", 2: "two", 3: "three"}
 
@@ -58,7 +76,7 @@ class Scene:
 
 
 def _draw(draw: ImageDraw.ImageDraw, o: WorldObject, side: int) -> None:
-    r, cx, cy, fill = SIZES[o.size] * side, o.x * side, o.y * side, COLORS[o.color]
+    r, cx, cy, fill = SIZES[o.size] * side, o.x * side, o.y * side, PALETTE[o.color]
     if o.shape == "circle":
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
     elif o.shape == "square":
@@ -68,8 +86,29 @@ def _draw(draw: ImageDraw.ImageDraw, o: WorldObject, side: int) -> None:
         draw.polygon([(cx, cy - r), (cx - r, cy + r * 0.8), (cx + r, cy + r * 0.8)], fill=fill)
     elif o.shape == "diamond":
         draw.polygon([(cx, cy - r), (cx + r, cy), (cx, cy + r), (cx - r, cy)], fill=fill)
+    elif o.shape == "star":
+        draw.polygon([(cx + (r if k % 2 == 0 else 0.42 * r) * math.sin(k * math.pi / 5),
+                       cy - (r if k % 2 == 0 else 0.42 * r) * math.cos(k * math.pi / 5)) for k in range(10)], fill=fill)
+    elif o.shape == "hexagon":
+        draw.polygon([(cx + r * math.cos(k * math.pi / 3), cy + r * math.sin(k * math.pi / 3)) for k in range(6)],
+                     fill=fill)
+    elif o.shape == "cross":
+        w = r * 0.33
+        draw.rectangle([cx - r, cy - w, cx + r, cy + w], fill=fill)
+        draw.rectangle([cx - w, cy - r, cx + w, cy + r], fill=fill)
+    elif o.shape == "ring":
+        draw.ellipse([cx - r, cy - r, cx + r, cy + r], outline=fill, width=max(2, round(r * 0.4)))
+    elif o.shape == "arrow":
+        w = r * 0.3
+        draw.polygon([(cx - r, cy - w), (cx, cy - w), (cx, cy - r * 0.8), (cx + r, cy), (cx, cy + r * 0.8),
+                      (cx, cy + w), (cx - r, cy + w)], fill=fill)
+    elif o.shape == "heart":
+        h = r * 0.5
+        draw.ellipse([cx - r, cy - r * 0.75, cx, cy - r * 0.75 + 2 * h], fill=fill)
+        draw.ellipse([cx, cy - r * 0.75, cx + r, cy - r * 0.75 + 2 * h], fill=fill)
+        draw.polygon([(cx - r * 0.97, cy - r * 0.1), (cx + r * 0.97, cy - r * 0.1), (cx, cy + r)], fill=fill)
     else:
-        raise ValueError(f"unknown shape {o.shape!r}; known shapes: {', '.join(SHAPES)}")
+        raise ValueError(f"unknown shape {o.shape!r}; known shapes: {', '.join(SHAPES + DOMAIN_SHAPES)}")
 
 
 def relations(objects: list[WorldObject]) -> list[dict]:
