@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from utils.data import PairsError, assign_splits, load_pairs, pairs_from_folder, pairs_from_table, save_pairs
+from utils.data import PairsError, assign_splits, ensure_splits, load_pairs, pairs_from_folder, pairs_from_table, save_pairs
 
 
 def test_hub_style_table_converts_to_the_contract(tmp_path, png):
@@ -38,3 +38,10 @@ def test_splits_keep_an_images_captions_together_and_are_reproducible():
     assert a.split.tolist() == b.split.tolist()
     assert a.groupby("image_id").split.nunique().eq(1).all()
     assert a.drop_duplicates("image_id").split.value_counts().to_dict() == {"train": 80, "val": 10, "test": 10}
+
+
+def test_missing_ids_and_splits_are_filled_and_a_split_without_test_is_named(png):
+    df = ensure_splits(pd.DataFrame({"image": [png("red")] * 20, "caption": ["x"] * 20}))
+    assert df.image_id.tolist() == list(range(20)) and set(df.split) == {"train", "val", "test"}
+    with pytest.raises(PairsError, match=r"no \['test'\] rows"):
+        ensure_splits(df.assign(split="train"))

@@ -1,9 +1,9 @@
 """Data for the labs: the procedural world and the `pairs.parquet` contract."""
-from .convert import assign_splits, pairs_from_folder, pairs_from_hub, pairs_from_table
+from .convert import assign_splits, ensure_splits, pairs_from_folder, pairs_from_hub, pairs_from_table
 from .pairs import PairsError, decode_image, load_pairs, save_pairs, validate_pairs, world_pairs, world_pairs_file
 from .tensors import ImageCaptionSet, load_splits
 from .world import COLORS, DOMAIN_COLORS, DOMAIN_SHAPES, SHAPES, WORLDS, Scene, WorldObject, generate_world
 
-__all__ = ["COLORS", "DOMAIN_COLORS", "DOMAIN_SHAPES", "SHAPES", "WORLDS", "assign_splits", "pairs_from_folder",
+__all__ = ["COLORS", "DOMAIN_COLORS", "DOMAIN_SHAPES", "SHAPES", "WORLDS", "assign_splits", "ensure_splits", "pairs_from_folder",
            "pairs_from_hub", "pairs_from_table", "ImageCaptionSet", "PairsError", "Scene", "WorldObject", "decode_image",
            "generate_world", "load_pairs", "load_splits", "save_pairs", "validate_pairs", "world_pairs", "world_pairs_file"]

@@ -25,6 +25,19 @@ def assign_splits(df: pd.DataFrame, val_fraction: float = 0.1, test_fraction: fl
     return df.assign(image_id=key.values, split=key.map(split_of).values)
 
 
+def ensure_splits(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """`df` with an `image_id` and a `split` holding train and test images, assigning whichever is missing."""
+    if "image_id" not in df.columns:
+        df = df.assign(image_id=range(len(df)))
+    if "split" not in df.columns:
+        return assign_splits(df, seed=seed)
+    missing = sorted({"train", "test"} - set(df["split"]))
+    if missing:
+        raise PairsError(f"column 'split' has no {missing} rows. Mark some images as train and some as test, "
+                         "or drop the column to get a reproducible 80/10/10 split by image.")
+    return df
+
+
 def _encoded(image) -> bytes:
     """Encoded bytes from what a table may hold: bytes, a Hub image struct {'bytes', 'path'}, or a PIL image."""
     if isinstance(image, dict) and image.get("bytes") is not None:
