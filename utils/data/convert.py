@@ -71,10 +71,10 @@ def pairs_from_folder(folder: str | Path, captions_csv: str | Path, seed: int = 
     missing = [f for f in table["file"].unique() if not (folder / f).exists()]
     if missing:
         raise PairsError(f"{len(missing)} file(s) named in {captions_csv} are not in {folder}, e.g. {missing[:3]}.")
-    files = list(table["file"].unique())
-    images = {f: (folder / f).read_bytes() for f in files}
+    image_id = {f: i for i, f in enumerate(table["file"].unique())}
+    images = {f: (folder / f).read_bytes() for f in image_id}
     df = pd.DataFrame({"image": [images[f] for f in table["file"]], "caption": table["caption"].astype(str),
-                       "image_id": [files.index(f) for f in table["file"]]})
+                       "image_id": [image_id[f] for f in table["file"]]})
     df = assign_splits(df, seed=seed)
     validate_pairs(df, source=str(captions_csv))
     return df
