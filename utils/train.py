@@ -33,7 +33,9 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     scaler = torch.amp.GradScaler(enabled=profile.precision == "fp16")
     model.train()
     losses = []
-    bar = tqdm(total=epochs * len(loader), desc="training", unit="step")
+    # Throttled: in a notebook every refresh is a message to the front end, and a flood of them (thousands of
+    # steps) overflows the kernel's output queue, so later output (and nbval's end-of-cell signal) is lost.
+    bar = tqdm(total=epochs * len(loader), desc="training", unit="step", mininterval=0.5)
     for _ in range(epochs):
         for images, tokens in loader:
             with profile.autocast():
@@ -48,7 +50,7 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
             sched.step()
             losses.append(loss.item())
             bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}")
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
     model.eval()
     return losses
