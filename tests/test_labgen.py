@@ -1,10 +1,11 @@
 import json
+import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from utils.labgen import ROOT, stale_labs, strip_solutions, student_version
+from utils.labgen import BEGIN_ANSWER, ROOT, stale_labs, strip_solutions, student_version
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
@@ -31,8 +32,9 @@ def test_student_version_drops_outputs_and_injected_parameters():
         nbformat.v4.new_code_cell("### BEGIN SOLUTION\ny = 2\n### END SOLUTION", execution_count=3,
                                   outputs=[nbformat.v4.new_output("stream", text="2")]),
     ])
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {}}
     student = student_version(nb)
-    assert len(student.cells) == 1
+    assert len(student.cells) == 1 and "widgets" not in student.metadata
     assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
 
 
@@ -51,3 +53,35 @@ def test_notebook_conventions(path: Path):
     assert checked and any("assert " in c.source for c in checked), "the outcome must be asserted and checked"
     lab = json.loads((ROOT / "labs" / path.name).read_text())
     assert "NotImplementedError" in "".join("".join(c["source"]) for c in lab["cells"])
+
+
+def solution_blocks(nb) -> list[tuple[str, list[str]]]:
+    """(hint, solution lines) of every marked block in a notebook's code cells."""
+    blocks = []
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        for m in re.finditer(r"### BEGIN SOLUTION(?:[ \t]+hint:[ \t]*([^\n]*))?\n(.*?)### END SOLUTION", cell.source, re.S):
+            blocks.append(((m.group(1) or "").strip(), [ln.strip() for ln in m.group(2).splitlines() if ln.strip()]))
+    return blocks
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_tasks_have_substance_and_hints_teach(path: Path):
+    nb = nbformat.read(path, as_version=4)
+    blocks = solution_blocks(nb)
+    assert 3 <= len(blocks) <= 8, f"{len(blocks)} solution blocks; a lab has 3-5 tasks of substance"
+    assert sum(len(lines) for _, lines in blocks) >= 12, "the student should write more than a few lines"
+    for hint, lines in blocks:
+        assert len(hint) >= 40, f"hint too short to teach: {hint!r}"
+        code_like = [ln for ln in lines if len(ln) >= 12 and not ln.startswith("#")]
+        assert not any(ln in hint for ln in code_like), f"the hint gives the solution away: {hint!r}"
+    answers = [c for c in nb.cells if c.cell_type == "markdown" and BEGIN_ANSWER in c.source]
+    assert answers, "one task is an experiment the student explains in a markdown answer cell"
+
+
+def test_written_answer_becomes_a_prompt():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "**Question.** Why?\n<!-- BEGIN ANSWER -->\nBecause the batch couples rows.\n<!-- END ANSWER -->")])
+    text = student_version(nb).cells[0].source
+    assert "Because" not in text and text.startswith("**Question.** Why?") and "Your answer" in text
+    with pytest.raises(ValueError, match="never closed"):
+        student_version(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("<!-- BEGIN ANSWER -->")]))

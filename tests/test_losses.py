@@ -55,3 +55,31 @@ def test_siglip_matches_open_clip(n, d):
     txt = F.normalize(torch.randn(n, d, generator=g), dim=-1)
     scale, bias = torch.tensor(10.0), torch.tensor(-10.0)
     assert torch.allclose(siglip_loss(img, txt, scale, bias), SigLipLoss()(img, txt, scale, bias), atol=1e-5)
+
+
+def test_logit_scale_grad_by_hand():
+    # identity embeddings: the loss is log(1 + e^-s), so dL/ds = -1 / (1 + e^s)
+    from utils.losses import logit_scale_grad
+    for s in (0.5, 2.0, 10.0):
+        assert logit_scale_grad(torch.eye(2), torch.eye(2), s).item() == pytest.approx(-1 / (1 + math.exp(s)), abs=1e-6)
+
+
+def test_clip_loss_in_batches_drops_the_partial_batch():
+    from utils.losses import clip_loss_in_batches
+    g = torch.Generator().manual_seed(0)
+    img = F.normalize(torch.randn(10, 8, generator=g), dim=-1)
+    txt = F.normalize(torch.randn(10, 8, generator=g), dim=-1)
+    expected = (clip_loss(img[:4], txt[:4], 5.0) + clip_loss(img[4:8], txt[4:8], 5.0)) / 2
+    assert clip_loss_in_batches(img, txt, 5.0, batch_size=4).item() == pytest.approx(expected.item())
+    with pytest.raises(ValueError, match="no full batch"):
+        clip_loss_in_batches(img, txt, 5.0, batch_size=11)
+
+
+def test_fit_temperature_reaches_the_same_minimum_from_both_sides():
+    from utils.losses import fit_temperature, logit_scale_grad
+    g = torch.Generator().manual_seed(0)
+    img = F.normalize(torch.randn(32, 16, generator=g), dim=-1)
+    txt = F.normalize(img + 0.8 * torch.randn(32, 16, generator=g), dim=-1)  # aligned, imperfectly
+    soft, sharp = fit_temperature(img, txt, 1.0, 32)[-1], fit_temperature(img, txt, 0.01, 32)[-1]
+    assert soft == pytest.approx(sharp, rel=0.02)
+    assert abs(logit_scale_grad(img, txt, 1 / soft).item()) < 1e-3  # a stationary point of the loss

@@ -71,3 +71,45 @@ def test_grayscale_and_jpeg_images_load_as_rgb(tmp_path, good):
     buf = io.BytesIO()
     Image.new("L", (8, 8), 128).save(buf, format="JPEG")
     assert decode_image(buf.getvalue()).mode == "RGB"
+
+
+def encoded(img, fmt: str, **kw) -> bytes:
+    import io
+    buf = io.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def test_odd_images_decode_as_a_viewer_shows_them():
+    import numpy as np
+    from PIL import Image
+
+    from utils.data import decode_image
+    clear = Image.new("RGBA", (6, 4), (255, 0, 0, 0))  # fully transparent red: a viewer shows the page
+    assert decode_image(encoded(clear, "PNG")).getpixel((0, 0)) == (255, 255, 255)
+    grey16 = Image.fromarray(np.full((4, 6), 128 * 257, dtype=np.uint16))
+    assert decode_image(encoded(grey16, "PNG")).getpixel((0, 0)) == (128, 128, 128)
+    cmyk = decode_image(encoded(Image.new("CMYK", (6, 4), (0, 255, 255, 0)), "JPEG")).getpixel((0, 0))
+    assert cmyk[0] > 200 and cmyk[1] < 50
+    gif = Image.new("P", (6, 4), 0)
+    gif.putpalette([0, 0, 255] * 256)
+    assert decode_image(encoded(gif, "GIF")).getpixel((0, 0)) == (0, 0, 255)
+    assert decode_image(encoded(Image.new("RGB", (1, 1), "red"), "PNG")).size == (1, 1)
+
+
+def test_phone_photos_are_turned_upright():
+    from PIL import Image
+
+    from utils.data import decode_image
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 degrees clockwise to display"
+    assert decode_image(encoded(Image.new("RGB", (40, 30)), "JPEG", exif=exif)).size == (30, 40)
+
+
+def test_an_image_too_large_to_decode_safely_says_to_downscale(monkeypatch):
+    from PIL import Image
+
+    from utils.data import decode_image
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10)
+    with pytest.raises(PairsError, match="too large to decode safely.*Downscale"):
+        decode_image(encoded(Image.new("RGB", (40, 30)), "PNG"), where="row 4")

@@ -32,12 +32,23 @@ def create_clip(name: str, pretrained: str | None = None, device: str = "cpu", *
     return model.eval(), preprocess, open_clip.get_tokenizer(name)
 
 
+def profile_clip_weights(profile: Profile) -> str:
+    """The profile's off-the-shelf weights: an open_clip tag on `t4`, the world CLIP's checkpoint offline."""
+    if profile.clip_pretrained:
+        return profile.clip_pretrained
+    from .pretrain import world_clip_checkpoint  # pretrain trains with this module's helpers
+    return str(world_clip_checkpoint())
+
+
+def profile_clip_id(profile: Profile) -> str:
+    """A name for the profile's off-the-shelf CLIP that changes whenever its weights would (for cache keys)."""
+    weights = profile_clip_weights(profile)
+    return f"{profile.clip_model}/{weights if profile.clip_pretrained else Path(weights).parent.name}"
+
+
 def profile_clip(profile: Profile):
     """The profile's off-the-shelf CLIP: OpenAI's ViT-B-32 on `t4`, the locally pre-trained world CLIP offline."""
-    if profile.clip_pretrained:
-        return create_clip(profile.clip_model, profile.clip_pretrained, profile.device)
-    from .pretrain import world_clip_checkpoint
-    return create_clip(profile.clip_model, str(world_clip_checkpoint()), profile.device)
+    return create_clip(profile.clip_model, profile_clip_weights(profile), profile.device)
 
 
 @torch.no_grad()

@@ -1,8 +1,10 @@
 """Generate the student labs in `labs/` from the solution notebooks in `solutions/`.
 
-In a solution, the answer sits between `### BEGIN SOLUTION` and `### END SOLUTION` lines; the BEGIN line
-may carry a hint: `### BEGIN SOLUTION hint: use F.cross_entropy`. The student version keeps everything
-else (signatures, prose, the final assertions) and replaces the block with a `NotImplementedError`.
+In a solution's code cell, the answer sits between `### BEGIN SOLUTION` and `### END SOLUTION` lines; the
+BEGIN line carries a hint that names the idea, the shapes and the pitfall (never the code):
+`### BEGIN SOLUTION hint: ...`. The student version keeps everything else (signatures, prose, the checks)
+and replaces the block with a `NotImplementedError`. In a markdown cell, a written answer sits between
+`<!-- BEGIN ANSWER -->` and `<!-- END ANSWER -->` lines and becomes a prompt for the student's own.
 Outputs and papermill's injected-parameters cell are dropped.
 
     python -m utils.labgen          # write labs/
@@ -20,6 +22,8 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION(?:\s+hint:\s*(.*))?$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
+BEGIN_ANSWER, END_ANSWER = "<!-- BEGIN ANSWER -->", "<!-- END ANSWER -->"
+ANSWER_PROMPT = "**Your answer:** *(write it here, with the numbers you measured)*"
 
 
 def strip_solutions(source: str, where: str = "cell") -> str:
@@ -44,6 +48,26 @@ def strip_solutions(source: str, where: str = "cell") -> str:
     return "\n".join(out)
 
 
+def strip_answers(source: str, where: str = "cell") -> str:
+    """Replace every written answer in a markdown cell by a prompt for the student's own."""
+    out, inside = [], False
+    for line in source.splitlines():
+        if line.strip() == BEGIN_ANSWER:
+            if inside:
+                raise ValueError(f"{where}: nested '{BEGIN_ANSWER}'; close the first with '{END_ANSWER}'.")
+            out.append(ANSWER_PROMPT)
+            inside = True
+        elif line.strip() == END_ANSWER:
+            if not inside:
+                raise ValueError(f"{where}: '{END_ANSWER}' without a matching BEGIN.")
+            inside = False
+        elif not inside:
+            out.append(line)
+    if inside:
+        raise ValueError(f"{where}: '{BEGIN_ANSWER}' is never closed; add '{END_ANSWER}'.")
+    return "\n".join(out)
+
+
 def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
     """A copy of a solution notebook with answers stubbed and all outputs removed."""
     nb = nbformat.from_dict(nb)
@@ -54,7 +78,10 @@ def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbform
         if cell.cell_type == "code":
             cell.source = strip_solutions(cell.source, f"{name}, cell {i}")
             cell.outputs, cell.execution_count = [], None
+        elif cell.cell_type == "markdown":
+            cell.source = strip_answers(cell.source, f"{name}, cell {i}")
     nb.metadata.pop("papermill", None)
+    nb.metadata.pop("widgets", None)  # progress-bar state from the executed solution; it pulls scripts from a CDN
     return nb
 
 

@@ -1,6 +1,7 @@
-"""A contrastive training loop shared by the labs: progress bar, fp16 on GPU, loss history."""
+"""A contrastive training loop shared by the labs: progress bar, fp16 on GPU, loss and temperature history."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Callable
 
 import torch
@@ -10,29 +11,73 @@ from tqdm.auto import tqdm
 from .profiles import Profile
 
 LossFn = Callable[..., torch.Tensor]  # (image_emb, text_emb, logit_scale[, logit_bias]) -> loss
+MIN_TRAIN_IMAGES = 2  # a contrastive batch needs at least one negative
+
+
+@dataclass
+class TrainingLog:
+    """What happened at each optimizer step: the loss and the temperature 1 / logit_scale."""
+
+    loss: list[float] = field(default_factory=list)
+    temperature: list[float] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
+    """open_clip's rule: no weight decay on gains, biases, embeddings' scales or `logit_scale`/`logit_bias`.
+
+    Decaying the temperature would pull it towards 1 at every step; decaying norms and biases only hurts.
+    """
+    def exempt(name: str, p: torch.Tensor) -> bool:
+        return p.ndim < 2 or "bn" in name or "ln" in name or "bias" in name or "logit_scale" in name
+
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    return [{"params": [p for n, p in named if exempt(n, p)], "weight_decay": 0.0},
+            {"params": [p for n, p in named if not exempt(n, p)], "weight_decay": weight_decay}]
+
+
+def fit_batch_size(batch_size: int, n_train: int) -> int:
+    """`batch_size`, or the number of training images when there are fewer (said aloud); too few is an error."""
+    if n_train < MIN_TRAIN_IMAGES:
+        raise ValueError(f"contrastive training needs at least {MIN_TRAIN_IMAGES} training images, got {n_train}. "
+                         "Add image-caption pairs, or mark more images as split 'train'.")
+    if batch_size > n_train:
+        print(f"note: batch size {batch_size} is more than the {n_train} training images; using {n_train}.")
+        return n_train
+    return batch_size
+
+
+def warmup_fraction(total_steps: int, fraction: float = 0.1) -> float:
+    """`fraction` of the steps for warm-up, unless that is exactly one step (OneCycleLR divides by zero)."""
+    return fraction if fraction * total_steps != 1 else 2 / total_steps
 
 
 def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile, epochs: int, lr: float,
                       batch_size: int, seed: int = 0, weight_decay: float = 0.1,
-                      fixed_logit_scale: float | None = None) -> list[float]:
+                      fixed_logit_scale: float | None = None) -> TrainingLog:
     """Train `model` on (image, tokens) items with `loss_fn(image_emb, text_emb, logit_scale)`.
 
     A model with a learned `logit_bias` (SigLIP) gets `loss_fn(image_emb, text_emb, logit_scale, logit_bias)`.
-    AdamW with a cosine schedule; fp16 autocast and a GradScaler where the profile asks for them.
-    `fixed_logit_scale` freezes the temperature (for temperature experiments). Returns per-step losses.
+    AdamW (weight decay on weight matrices only) with warm-up and cosine decay; fp16 autocast and a
+    GradScaler where the profile asks for them. `fixed_logit_scale` freezes the temperature at
+    1 / fixed_logit_scale. A batch larger than the data set shrinks to fit it.
     """
     torch.manual_seed(seed)
+    batch_size = fit_batch_size(batch_size, len(dataset))
     loader = DataLoader(dataset, batch_size=batch_size, shuffle=True, drop_last=True,
                         generator=torch.Generator().manual_seed(seed))
     if fixed_logit_scale is not None:
         model.logit_scale.data.fill_(torch.log(torch.tensor(fixed_logit_scale)).item())
         model.logit_scale.requires_grad_(False)
-    params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(loader), pct_start=0.1)
-    scaler = torch.amp.GradScaler(enabled=profile.precision == "fp16")
+    opt = torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
+    total_steps = epochs * len(loader)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps,
+                                                pct_start=warmup_fraction(total_steps))
+    scaler = profile.grad_scaler()
     model.train()
-    losses = []
+    log = TrainingLog()
     # Throttled: in a notebook every refresh is a message to the front end, and a flood of them (thousands of
     # steps) overflows the kernel's output queue, so later output (and nbval's end-of-cell signal) is lost.
     bar = tqdm(total=epochs * len(loader), desc="training", unit="step", mininterval=0.5)
@@ -48,9 +93,10 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
             scaler.step(opt)
             scaler.update()
             sched.step()
-            losses.append(loss.item())
+            log.loss.append(loss.item())
+            log.temperature.append(1 / model.logit_scale.exp().clamp(max=100).item())
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
     model.eval()
-    return losses
+    return log

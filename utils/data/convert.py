@@ -5,36 +5,90 @@ on the Hugging Face Hub (`pairs_from_hub`). Both give a validated table with `im
 """
 from __future__ import annotations
 
+import hashlib
 import io
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from ..train import MIN_TRAIN_IMAGES
 from .pairs import PairsError, validate_pairs
+
+
+MIN_TEST_IMAGES = 2  # a gallery of one image makes every query a hit
 
 
 def assign_splits(df: pd.DataFrame, val_fraction: float = 0.1, test_fraction: float = 0.1,
                   seed: int = 0) -> pd.DataFrame:
-    """Add a `split` column by image (all captions of an image land in the same split), reproducibly."""
+    """Add a `split` column by image (all captions of an image land in the same split), reproducibly.
+
+    A small set still gets a gallery of `MIN_TEST_IMAGES` and `MIN_TRAIN_IMAGES` to train on (validation
+    shrinks first, with a printed note); fewer images than both together is a `PairsError`.
+    """
     key = df["image_id"] if "image_id" in df.columns else pd.Series(range(len(df)), index=df.index)
     ids = key.unique()
-    order = np.random.default_rng(seed).permutation(len(ids))
-    n_test, n_val = int(len(ids) * test_fraction), int(len(ids) * val_fraction)
+    n = len(ids)
+    if n < MIN_TEST_IMAGES + MIN_TRAIN_IMAGES:
+        raise PairsError(f"{n} distinct image(s) are too few: fine-tuning needs at least {MIN_TRAIN_IMAGES} "
+                         f"training images and measuring it a gallery of at least {MIN_TEST_IMAGES} held-out "
+                         f"images, so at least {MIN_TEST_IMAGES + MIN_TRAIN_IMAGES} images. Add images; "
+                         "a few hundred give a result worth reading.")
+    n_test = max(MIN_TEST_IMAGES, int(n * test_fraction))
+    n_val = max(0, min(int(n * val_fraction), n - n_test - MIN_TRAIN_IMAGES))
+    if (n_test, n_val) != (int(n * test_fraction), int(n * val_fraction)):
+        print(f"note: {n} images is a small set; holding out {n_test} as the test gallery and {n_val} for "
+              f"validation, leaving {n - n_test - n_val} to train on.")
+    order = np.random.default_rng(seed).permutation(n)
     split_of = {ids[i]: "test" if r < n_test else "val" if r < n_test + n_val else "train" for r, i in enumerate(order)}
     return df.assign(image_id=key.values, split=key.map(split_of).values)
 
 
+def image_ids_from_bytes(images: pd.Series) -> list[int]:
+    """One id per distinct encoded image, in order of first appearance: rows repeating an image share its id."""
+    first: dict[bytes, int] = {}
+    return [first.setdefault(hashlib.sha256(b).digest(), len(first)) for b in images]
+
+
 def ensure_splits(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """`df` with an `image_id` and a `split` holding train and test images, assigning whichever is missing."""
+    """`df` with an `image_id` and a `split` that holds train and test images, filling in what is missing.
+
+    Without `image_id`, rows with identical image bytes are one image. Without `split`, images get an
+    80/10/10 split (see `assign_splits`). A split without test images uses its validation images as the
+    gallery, or else holds out a tenth of its training images; each adaptation is printed. Too few
+    images, or an image with captions in two splits, is a `PairsError` that says what to change.
+    """
     if "image_id" not in df.columns:
-        df = df.assign(image_id=range(len(df)))
+        df = df.assign(image_id=image_ids_from_bytes(df["image"]))
+        if df.image_id.nunique() < len(df):
+            print(f"note: no 'image_id' column; rows with identical image bytes are taken as one image "
+                  f"({df.image_id.nunique()} images for {len(df)} captions).")
     if "split" not in df.columns:
+        print("note: no 'split' column; assigning a reproducible 80/10/10 train/val/test split by image.")
         return assign_splits(df, seed=seed)
-    missing = sorted({"train", "test"} - set(df["split"]))
-    if missing:
-        raise PairsError(f"column 'split' has no {missing} rows. Mark some images as train and some as test, "
-                         "or drop the column to get a reproducible 80/10/10 split by image.")
+    spread = df.groupby("image_id").split.nunique()
+    if (spread > 1).any():
+        raise PairsError(f"image_id {spread[spread > 1].index.tolist()[0]!r} has captions in several splits, so the model "
+                         "would train on captions of a test image. Give all rows of an image one split, "
+                         "or drop the 'split' column to get one assigned by image.")
+    images = df.drop_duplicates("image_id").set_index("image_id").split
+    if not (images == "test").any():
+        if (images == "val").any():
+            print("note: the 'split' column has no test rows; using its val images as the test gallery.")
+            df = df.assign(split=df.split.replace("val", "test"))
+        else:
+            train = images.index[images == "train"]
+            n_test = max(MIN_TEST_IMAGES, len(train) // 10)
+            held = set(train[np.random.default_rng(seed).permutation(len(train))[:n_test]])
+            print(f"note: the 'split' column has no test rows; holding out {n_test} of its {len(train)} "
+                  "training images as the test gallery (mark rows 'test' to choose them yourself).")
+            df = df.assign(split=np.where(df.image_id.isin(held), "test", df.split))
+    counts = df.drop_duplicates("image_id").split.value_counts()
+    if counts.get("train", 0) < MIN_TRAIN_IMAGES or counts.get("test", 0) < MIN_TEST_IMAGES:
+        raise PairsError(f"the 'split' column gives {counts.get('train', 0)} training and {counts.get('test', 0)} "
+                         f"test images; fine-tuning needs at least {MIN_TRAIN_IMAGES} and measuring at least "
+                         f"{MIN_TEST_IMAGES}. Mark more images 'train'/'test', or drop the column to get a "
+                         "split assigned by image.")
     return df
 
 

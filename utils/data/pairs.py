@@ -8,10 +8,11 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
-from ..paths import CACHE
+from ..cache import CACHE
 from .world import WORLD_VERSION, WORLDS, Scene, generate_world, png_bytes
 
 REQUIRED = ("image", "caption")
@@ -80,14 +81,32 @@ def validate_pairs(df: pd.DataFrame, source: str = "pairs") -> None:
 
 
 def decode_image(data: bytes, where: str = "image") -> Image.Image:
-    """Decode encoded image bytes to RGB, or raise `PairsError` saying where and how to fix it."""
+    """Decode encoded image bytes to RGB as a viewer shows them, or raise `PairsError` saying where and how to fix it.
+
+    Phone photos are turned upright (EXIF orientation), transparent pixels are laid on white, 16-bit grey
+    is scaled to 8 bits, CMYK and palette images are converted; an animated GIF gives its first frame.
+    """
     if not isinstance(data, (bytes, bytearray)):
         raise PairsError(f"{where} holds {type(data).__name__}, not bytes. Store the encoded file, "
                          "e.g. Path('cat.jpg').read_bytes(), not a path or an array.")
     try:
-        return Image.open(io.BytesIO(data)).convert("RGB")
-    except (UnidentifiedImageError, OSError) as err:
+        return to_rgb(Image.open(io.BytesIO(data)))
+    except Image.DecompressionBombError as err:
+        raise PairsError(f"{where} is too large to decode safely ({err}). Downscale it, e.g. to 1024 pixels a side; "
+                         "CLIP sees it at 224 or less anyway.") from None
+    except (UnidentifiedImageError, OSError, ValueError) as err:
         raise PairsError(f"{where} is not a readable image ({err}). Re-encode it as PNG or JPEG.") from None
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """An 8-bit RGB copy of any PIL image, upright, with transparency flattened onto white."""
+    img = ImageOps.exif_transpose(img)
+    if img.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: 65535 is white
+        img = Image.fromarray((np.asarray(img, dtype=np.float32) / 257).clip(0, 255).astype(np.uint8))
+    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
+        img = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", img.size, "white"), img).convert("RGB")
+    return img.convert("RGB")
 
 
 def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64, world: str = "generic",

@@ -1,0 +1,143 @@
+"""Stand-ins that let a lab's `t4` code path run on a CPU with no network (used by test_t4_smoke.py).
+
+`install(folder)` runs in the notebook's kernel right after its parameters cell and replaces only what a
+Colab machine has and this one lacks:
+
+- the Hugging Face Hub: `huggingface_hub.snapshot_download` answers from tiny parquet files written to
+  `folder`, with the repo ids, file names, columns and types of the data sets the labs download;
+- OpenAI's weights: an open_clip pretrained *tag* builds the same architecture and preprocessing with
+  random weights (a checkpoint *path* still loads);
+- the GPU and the sizes: `t4` runs on the CPU with tiny sizes, in fp32 because half precision on a CPU is
+  far too slow for ViT-B-32 (test_t4_smoke.py runs the fp16 path on a small model instead).
+
+Each stand-in prints one line starting with `STAND_IN` the first time it is used, so the test can tell
+which ones a lab reached.
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import random
+from pathlib import Path
+
+import pandas as pd
+from PIL import Image, ImageDraw
+
+STAND_IN = "t4 smoke stand-in:"
+# Big enough that every lab finds what it looks for (single- and two-object scenes, a 10-image test
+# split); small enough that ViT-B-32 on two CPU cores gets through all labs in minutes.
+TINY_PROFILE = {"device": "cpu", "precision": "fp32", "n_scenes": 60, "batch_size": 8, "epochs": 1}
+TINY_RECIPE = {"epochs": 1, "batch_size": 8}
+N_POKEMON = 20  # rows of the Pokémon caption set (the real one has about 900): 16 train images
+N_CIFAR = {"test": 6, "train": 1}  # images per class and split (the real set: 1,000 and 5,000)
+CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+_reported: set[str] = set()
+
+
+def _report(message: str) -> None:
+    if message not in _reported:
+        _reported.add(message)
+        print(f"{STAND_IN} {message}")
+
+
+def _picture(rng: random.Random, size: tuple[int, int], mode: str) -> bytes:
+    """A PNG of a random ellipse on a random background (real sets mix sizes and RGB/RGBA)."""
+    colour = lambda: tuple(rng.randrange(256) for _ in mode)  # noqa: E731
+    image = Image.new(mode, size, colour())
+    w, h = size
+    x, y = rng.randrange(w // 2), rng.randrange(h // 2)
+    ImageDraw.Draw(image).ellipse((x, y, x + w // 3, y + h // 3), fill=colour())
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _hub_image(rng: random.Random, name: str, size: tuple[int, int], mode: str = "RGB") -> dict:
+    """A cell of a Hub `Image` column as parquet stores it: a struct of encoded bytes and a file name."""
+    return {"bytes": _picture(rng, size, mode), "path": name}
+
+
+def pokemon_captions(n: int = N_POKEMON, seed: int = 0) -> pd.DataFrame:
+    """Shaped like `wanghaofan/pokemon-wiki-captions`: image, name_en, name_zh, text_en, text_zh."""
+    rng = random.Random(seed)
+    kinds = ["grass", "fire", "water", "electric", "psychic", "rock"]
+    rows = []
+    for i in range(n):
+        kind, side = rng.choice(kinds), rng.choice([96, 120, 160])
+        rows.append({"image": _hub_image(rng, f"{i}.png", (side, side), rng.choice(["RGB", "RGBA"])),
+                     "name_en": f"mon{i}", "name_zh": f"宝可梦{i}",
+                     "text_en": f"mon{i} is a {kind} type pokemon with {rng.randint(2, 6)} legs",
+                     "text_zh": f"宝可梦{i}是{kind}属性"})
+    return pd.DataFrame(rows)
+
+
+def cifar10(per_class: int, seed: int = 0) -> pd.DataFrame:
+    """Shaped like a split of `uoft-cs/cifar10`: `img` (32x32 PNG struct) and an int64 `label`."""
+    rng = random.Random(seed)
+    labels = [c for c in range(len(CIFAR10)) for _ in range(per_class)]
+    return pd.DataFrame({"img": [_hub_image(rng, None, (32, 32)) for _ in labels],
+                         "label": pd.Series(labels, dtype="int64")})
+
+
+# repo id -> {file path in the repo: table}, with the real repositories' layouts
+HUB_DATASETS = {
+    "wanghaofan/pokemon-wiki-captions": {"data/train-00000-of-00001.parquet": pokemon_captions},
+    "uoft-cs/cifar10": {f"plain_text/{split}-00000-of-00001.parquet": (lambda n=n: cifar10(n))
+                        for split, n in N_CIFAR.items()},
+}
+
+
+def fake_snapshot_download(folder: Path):
+    """A `snapshot_download` that writes the fixture's files matching the patterns into `folder`."""
+    from huggingface_hub.utils import filter_repo_objects
+
+    def snapshot_download(repo_id: str, *, repo_type: str | None = None, allow_patterns=None,
+                          ignore_patterns=None, **_) -> str:
+        if repo_type != "dataset" or repo_id not in HUB_DATASETS:
+            raise LookupError(f"the t4 smoke test has no fixture for the Hub {repo_type or 'model'} "
+                              f"{repo_id!r}; add one to tests/t4_smoke.py:HUB_DATASETS")
+        _report(f"Hub dataset {repo_id} answered by a local fixture")
+        root = folder / repo_id.replace("/", "--")
+        files = HUB_DATASETS[repo_id]
+        for name in filter_repo_objects(files, allow_patterns=allow_patterns, ignore_patterns=ignore_patterns):
+            path = root / name
+            if not path.exists():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                files[name]().to_parquet(path)
+        root.mkdir(parents=True, exist_ok=True)
+        return str(root)
+
+    return snapshot_download
+
+
+def random_weights_for_tags() -> None:
+    """open_clip: a pretrained tag (e.g. 'openai') gives its preprocessing, but random weights."""
+    import open_clip.factory
+
+    def download_pretrained(cfg: dict, *_, **__) -> str:
+        _report(f"open_clip weights {cfg.get('hf_hub') or cfg.get('url')} replaced by random ones")
+        return ""  # no checkpoint: open_clip keeps the random initialisation
+
+    def download_pretrained_from_hf(model_id: str, *_, **__):
+        raise LookupError(f"the t4 smoke test cannot fetch {model_id!r} from the Hub")
+
+    open_clip.factory.download_pretrained = download_pretrained
+    open_clip.factory.download_pretrained_from_hf = download_pretrained_from_hf
+
+
+def tiny_t4() -> None:
+    """The `t4` profile and fine-tuning recipe on the CPU, with tiny sizes."""
+    from utils import finetune, profiles
+
+    profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], **TINY_PROFILE)
+    finetune.RECIPES["t4"] = dataclasses.replace(finetune.RECIPES["t4"], **TINY_RECIPE)
+
+
+def install(folder: str) -> None:
+    """Install every stand-in; `folder` receives the Hub fixtures."""
+    import huggingface_hub
+
+    huggingface_hub.snapshot_download = fake_snapshot_download(Path(folder))
+    random_weights_for_tags()
+    tiny_t4()

@@ -1,0 +1,73 @@
+"""Check a student's function against the course's reference on inputs the student did not choose.
+
+Every lab calls `check_against` right after a function the student writes: each named case runs through
+both implementations, and the first disagreement fails with a message naming the case, both results and
+what the case was probing.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable
+
+import torch
+
+
+def _close(a: Any, b: Any, atol: float) -> bool:
+    if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
+        a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
+        return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0, equal_nan=True))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[k], b[k], atol) for k in a)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_close(x, y, atol) for x, y in zip(a, b))
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(a, b, abs_tol=atol) or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+def _show(x: Any) -> str:
+    if isinstance(x, torch.Tensor):
+        return f"tensor of shape {tuple(x.shape)}: {x.detach().flatten()[:6].tolist()}" if x.numel() > 1 else f"{x.item():.6g}"
+    return f"{x:.6g}" if isinstance(x, float) else repr(x)
+
+
+def check_against(student: Callable, reference: Callable, cases: dict[str, tuple], atol: float = 1e-5,
+                  name: str | None = None) -> None:
+    """Run `student(*args)` and `reference(*args)` on each named case; raise AssertionError on a mismatch.
+
+    `cases` maps a description of what the case probes (e.g. "a batch of one pair") to its arguments.
+    """
+    name = name or getattr(student, "__name__", "your function")
+    for label, args in cases.items():
+        expected = reference(*args)
+        try:
+            got = student(*args)
+        except NotImplementedError:
+            raise
+        except Exception as err:  # a student's crash is a finding, not a traceback to decode
+            raise AssertionError(f"{name} crashed on case '{label}': {type(err).__name__}: {err}") from None
+        if not _close(got, expected, atol):
+            raise AssertionError(f"{name} is wrong on case '{label}': expected {_show(expected)}, got {_show(got)}.")
+    print(f"{name}: agrees with the reference on {len(cases)} cases ({', '.join(cases)})")
+
+
+def largest_tensor(fn: Callable, *args) -> int:
+    """The most elements of any tensor that `fn(*args)` returns or builds through torch calls on the way.
+
+    Checks a memory contract, e.g. that a blockwise loss never builds the full N x N matrix.
+    """
+    from torch.overrides import TorchFunctionMode
+
+    class Watch(TorchFunctionMode):
+        biggest = 0
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            out = func(*args, **(kwargs or {}))
+            for t in out if isinstance(out, (tuple, list)) else (out,):
+                if isinstance(t, torch.Tensor):
+                    self.biggest = max(self.biggest, t.numel())
+            return out
+
+    with Watch() as watch:
+        fn(*args)
+    return watch.biggest

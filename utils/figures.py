@@ -1,0 +1,148 @@
+"""Architecture diagrams for the chapters, drawn with matplotlib when the book is built."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Polygon, Rectangle, RegularPolygon
+
+# The course world's vocabulary: a coloured shape and the caption a writer would give it.
+_PAIRS = [("#d62728", "circle", "a red circle"), ("#1f77b4", "square", "a blue square"),
+          ("#2ca02c", "triangle", "a green triangle"), ("#e6b800", "hexagon", "a yellow hexagon")]
+_IMAGE, _TEXT = "#4c72b0", "#dd8452"  # tower colours, reused for their embeddings
+
+
+def _box(ax, x, y, w, h, text, color, fontsize=9, rotation=0):
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.05,rounding_size=0.15",
+                                facecolor=color, edgecolor="black", linewidth=1, alpha=0.9))
+    ax.text(x + w / 2, y + h / 2, text, ha="center", va="center", fontsize=fontsize, rotation=rotation,
+            color="white", fontweight="bold")
+
+
+def _arrow(ax, start, end, color="black", style="-|>", lw=1.2, ls="-"):
+    ax.add_patch(FancyArrowPatch(start, end, arrowstyle=style, mutation_scale=12, color=color, linewidth=lw,
+                                 linestyle=ls, shrinkA=2, shrinkB=2))
+
+
+def _shape_icon(ax, cx, cy, color, shape, size=0.34):
+    ax.add_patch(Rectangle((cx - 0.42, cy - 0.42), 0.84, 0.84, facecolor="#f4f1ea", edgecolor="grey", lw=0.8))
+    if shape == "circle":
+        ax.add_patch(plt.Circle((cx, cy), size, color=color))
+    elif shape == "square":
+        ax.add_patch(Rectangle((cx - size * 0.85, cy - size * 0.85), 1.7 * size, 1.7 * size, color=color))
+    elif shape == "triangle":
+        ax.add_patch(Polygon([(cx - size, cy - size * 0.8), (cx + size, cy - size * 0.8), (cx, cy + size)],
+                             color=color))
+    else:
+        ax.add_patch(RegularPolygon((cx, cy), 6, radius=size, color=color))
+
+
+def _canvas(width: float, height: float, xlim: tuple[float, float], ylim: tuple[float, float]):
+    fig, ax = plt.subplots(figsize=(width, height))
+    ax.set(xlim=xlim, ylim=ylim, aspect="equal")
+    ax.axis("off")
+    return fig, ax
+
+
+def clip_two_towers():
+    """CLIP's image and text towers feeding the N x N matrix of scaled cosines (N = 4)."""
+    n = len(_PAIRS)
+    fig, ax = _canvas(9, 5.6, (-0.2, 13.8), (-1.3, 8.6))
+    left, top = 7.0, 4.5  # the matrix occupies x in [left, left + n], y in [top - n, top]
+    # Text tower: captions on top, one encoder, one embedding t_j per column.
+    for j, (_, _, caption) in enumerate(_PAIRS):
+        x = left + j + 0.5
+        ax.text(x, 8.0, "\n".join(caption.rsplit(" ", 1)), ha="center", va="center", fontsize=8, style="italic")
+        _arrow(ax, (x, 7.55), (x, 7.15))
+        _arrow(ax, (x, 6.2), (x, 5.65), color=_TEXT)
+        ax.add_patch(Rectangle((x - 0.3, 5.05), 0.6, 0.5, facecolor=_TEXT, edgecolor="black", lw=0.6))
+        ax.text(x, 5.3, f"$t_{j + 1}$", ha="center", va="center", fontsize=10, color="white")
+    _box(ax, left - 0.1, 6.25, n + 0.2, 0.85, "text encoder $g$ (transformer)", _TEXT)
+    # Image tower: images on the left, one encoder, one embedding v_i per row.
+    for i, (color, shape, _) in enumerate(_PAIRS):
+        y = top - i - 0.5
+        _shape_icon(ax, 0.6, y, color, shape)
+        _arrow(ax, (1.1, y), (1.9, y))
+        _arrow(ax, (3.7, y), (5.45, y), color=_IMAGE)
+        ax.add_patch(Rectangle((5.55, y - 0.25), 0.9, 0.5, facecolor=_IMAGE, edgecolor="black", lw=0.6))
+        ax.text(6.0, y, f"$v_{i + 1}$", ha="center", va="center", fontsize=10, color="white")
+    _box(ax, 1.95, top - n - 0.1, 1.7, n + 0.2, "image encoder $f$\n(ViT or ResNet)", _IMAGE, rotation=90)
+    ax.text(4.55, top + 0.35, "project,\nnormalise", ha="center", va="bottom", fontsize=7.5, color="dimgray")
+    ax.text(left + n + 0.35, 5.75, "project,\nnormalise", ha="left", va="center", fontsize=7.5, color="dimgray")
+    # The matrix: positives on the diagonal, every other cell a negative.
+    for i in range(n):
+        for j in range(n):
+            diagonal = i == j
+            ax.add_patch(Rectangle((left + j, top - i - 1), 1, 1, edgecolor="white", lw=1.5,
+                                   facecolor="#55a868" if diagonal else "#d9d9d9"))
+            ax.text(left + j + 0.5, top - i - 0.5, f"$v_{i + 1}^\\top t_{j + 1}$", ha="center", va="center",
+                    fontsize=8.5, color="white" if diagonal else "black")
+    # One row and one column, each an N-way softmax.
+    ax.add_patch(Rectangle((left - 0.05, top - 2.05), n + 0.1, 1.1, fill=False, edgecolor=_IMAGE, lw=2,
+                           linestyle="--"))
+    ax.text(left + n + 0.25, top - 1.5, "row: which caption\nfits image 2?\n(softmax, image → text)",
+            ha="left", va="center", fontsize=8, color=_IMAGE)
+    ax.add_patch(Rectangle((left + 2.95, top - n - 0.05), 1.1, n + 0.1, fill=False, edgecolor=_TEXT, lw=2,
+                           linestyle="--"))
+    ax.text(left + 3.5, top - n - 0.35, "column: which image\nfits caption 4?\n(softmax, text → image)",
+            ha="center", va="top", fontsize=8, color=_TEXT)
+    ax.text(left + n / 2 - 1.3, top - n - 0.35, "$S_{ij} = v_i^\\top t_j / \\tau$\ngreen: the N positives\n"
+            "grey: $N^2 - N$ negatives", ha="center", va="top", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def softmax_vs_sigmoid(cosines: np.ndarray | None = None, scale: float = 10.0, bias: float = -5.0):
+    """The same scaled cosines read by CLIP's row-wise softmax and by SigLIP's per-cell sigmoid."""
+    c = np.array([[0.8, 0.1, 0.2], [0.3, 0.7, 0.0], [0.1, 0.2, 0.9]]) if cosines is None else cosines
+    n = len(c)
+    logits = scale * c
+    softmax = np.exp(logits - logits.max(1, keepdims=True))
+    softmax /= softmax.sum(1, keepdims=True)
+    sigmoid = 1 / (1 + np.exp(-(logits + bias)))
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4.4))
+    panels = [(softmax, "softmax (CLIP): each row is one $N$-way choice",
+               "row sums to 1: raising one cell lowers the others", "Blues"),
+              (sigmoid, "sigmoid (SigLIP): each cell is its own yes/no",
+               "no sum: cells are scored independently", "Oranges")]
+    for ax, (probs, title, note, cmap) in zip(axes, panels):
+        ax.imshow(probs, cmap=cmap, vmin=0, vmax=1)
+        for i in range(n):
+            for j in range(n):
+                target = "match" if i == j else ("other" if ax is axes[0] else "no match")
+                ax.text(j, i, f"{probs[i, j]:.2f}\n{target}", ha="center", va="center", fontsize=9,
+                        color="white" if probs[i, j] > 0.55 else "black")
+        ax.set_xticks(range(n), [f"caption {j + 1}" for j in range(n)], fontsize=8)
+        ax.set_yticks(range(n), [f"image {i + 1}" for i in range(n)], fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(note, fontsize=8.5)
+    # Outline the rows the softmax normalises, and every cell the sigmoid scores alone.
+    for i in range(n):
+        axes[0].add_patch(Rectangle((-0.47, i - 0.47), n - 0.06, 0.94, fill=False, edgecolor="black", lw=1.6))
+        for j in range(n):
+            axes[1].add_patch(Rectangle((j - 0.45, i - 0.45), 0.9, 0.9, fill=False, edgecolor="black", lw=1.2))
+    fig.suptitle(f"cosines of the worked example, scale $t = {scale:g}$, sigmoid bias $b = {bias:g}$",
+                 fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def finetune_pipeline():
+    """The domain fine-tuning workflow of Lab 3, from the data file to the saved checkpoint."""
+    steps = [("pairs.parquet", "image bytes + caption;\ntrain / val / test split", "#8172b3"),
+             ("baseline", "off-the-shelf CLIP:\nrecall@1/5/10 of held-out\nqueries", _IMAGE),
+             ("fine-tune", "both towers unfrozen,\ncontrastive loss,\nsmall learning rate", "#c44e52"),
+             ("evaluate", "same queries, same\ngallery: before vs after,\nplus an outside probe", _IMAGE),
+             ("failures", "worst-ranked queries,\nsorted into kinds", _TEXT),
+             ("checkpoint", "state dict, cached under\nits data fingerprint\nand recipe", "#55a868")]
+    fig, ax = _canvas(10, 2.0, (-0.1, 18.1), (0.7, 4.3))
+    for k, (name, detail, color) in enumerate(steps):
+        x = 3.05 * k
+        _box(ax, x, 2.3, 2.4, 1.0, name, color, fontsize=9.5)
+        ax.text(x + 1.2, 1.95, detail, ha="center", va="top", fontsize=7.5)
+        if k:
+            _arrow(ax, (x - 0.6, 2.8), (x - 0.05, 2.8))
+    _arrow(ax, (3.05 * 3 + 1.2, 3.4), (3.05 + 1.2, 3.4), color="grey", style="-|>", ls="--")
+    ax.text(3.05 * 2 + 1.2, 3.75, "compare on the same test split", ha="center", va="bottom", fontsize=7.5,
+            color="grey")
+    fig.tight_layout()
+    return fig

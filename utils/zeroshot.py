@@ -1,0 +1,61 @@
+"""Zero-shot classification with a CLIP model, and the scores used to probe it.
+
+A class is written as sentences (templates filled with its name); its embedding is the renormalised mean
+of the normalised sentence embeddings, and an image goes to the class with the highest cosine.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+
+from .clip import encode_texts
+from .profiles import Profile
+
+
+def prompt_embeddings(model, tokenizer, classnames: Sequence[str], templates: Sequence[str],
+                      profile: Profile) -> torch.Tensor:
+    """`(C, T, D)` text embeddings of every template filled with every class name."""
+    texts = [t.format(c) for c in classnames for t in templates]
+    return encode_texts(model, tokenizer, texts, profile).view(len(classnames), len(templates), -1)
+
+
+def class_embeddings(prompt_emb: torch.Tensor) -> torch.Tensor:
+    """`(C, T, D)` prompt embeddings to `(C, D)` class embeddings: normalize(mean_t normalize(e_ct))."""
+    return F.normalize(F.normalize(prompt_emb, dim=-1).mean(dim=1), dim=-1)
+
+
+def zero_shot_predict(image_emb: torch.Tensor, class_emb: torch.Tensor) -> torch.Tensor:
+    """Index of the class embedding with the highest cosine to each `(N, D)` image embedding."""
+    return (image_emb @ class_emb.T).argmax(dim=1)
+
+
+def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """`(n_classes, n_classes)` counts: row = true class, column = predicted class."""
+    return torch.bincount(labels * n_classes + preds, minlength=n_classes * n_classes).view(n_classes, n_classes)
+
+
+def win_rate(true_scores: torch.Tensor, foil_scores: torch.Tensor) -> float:
+    """Fraction of items whose true caption outscores its foil, a tie counting half.
+
+    A model blind to what the foil changed scores both alike, so it sits at exactly 0.5 (chance).
+    """
+    return ((true_scores > foil_scores).double() + 0.5 * (true_scores == foil_scores).double()).mean().item()
+
+
+def leave_one_out(templates: Sequence[str], accuracy: Callable[[list[str]], float]) -> list[float]:
+    """Accuracy lost when each template (by position) is removed from the ensemble: positive = it helped."""
+    full = accuracy(list(templates))
+    return [full - accuracy([t for j, t in enumerate(templates) if j != i]) for i in range(len(templates))]
+
+
+def caption_scores(model, tokenizer, image_emb: torch.Tensor, captions: Sequence[str],
+                   profile: Profile) -> torch.Tensor:
+    """Cosine of each image with its own caption; each distinct caption is encoded once, so captions
+    that are the same string get exactly the same score (a tie is a tie, not rounding noise)."""
+    distinct = sorted(set(captions))
+    emb = encode_texts(model, tokenizer, distinct, profile)
+    row = {c: i for i, c in enumerate(distinct)}
+    index = torch.tensor([row[c] for c in captions])
+    return (image_emb * emb[index]).sum(dim=-1)
