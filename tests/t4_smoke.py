@@ -7,6 +7,8 @@ Colab machine has and this one lacks:
   `folder`, with the repo ids, file names, columns and types of the data sets the labs download;
 - OpenAI's weights: an open_clip pretrained *tag* builds the same architecture and preprocessing with
   random weights (a checkpoint *path* still loads);
+- SmolLM2-135M-Instruct: a random tiny Llama with the world LM's tokenizer (same special tokens and chat
+  template as SmolLM2's), saved to `folder` and loaded by `load_language_model` from there;
 - the GPU and the sizes: `t4` runs on the CPU with tiny sizes, in fp32 because half precision on a CPU is
   far too slow for ViT-B-32 (test_t4_smoke.py runs the fp16 path on a small model instead).
 
@@ -28,6 +30,10 @@ STAND_IN = "t4 smoke stand-in:"
 # split); small enough that ViT-B-32 on two CPU cores gets through all labs in minutes.
 TINY_PROFILE = {"device": "cpu", "precision": "fp32", "n_scenes": 60, "batch_size": 8, "epochs": 1}
 TINY_RECIPE = {"epochs": 1, "batch_size": 8}
+TINY_CAPTION_RECIPE = {"batch_size": 4, "max_new_tokens": 8}
+TINY_LM = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
+           "num_key_value_heads": 1, "max_position_embeddings": 512, "tie_word_embeddings": True}
+N_FLICKR = {"train": 16, "validation": 2, "test": 4}  # images per split (the real set: 6,000, 1,000 and 1,000)
 N_POKEMON = 20  # rows of the Pokémon caption set (the real one has about 900): 16 train images
 N_CIFAR = {"test": 6, "train": 1}  # images per class and split (the real set: 1,000 and 5,000)
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
@@ -80,11 +86,27 @@ def cifar10(per_class: int, seed: int = 0) -> pd.DataFrame:
                          "label": pd.Series(labels, dtype="int64")})
 
 
+def flickr8k(n: int, seed: int = 0) -> pd.DataFrame:
+    """Shaped like a split of `jxie/flickr8k`: a JPEG `image` struct and five captions, `caption_0`..`caption_4`."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(_picture(rng, (rng.choice([500, 333]), 375), "RGB"))).save(buf, format="JPEG")
+        things = rng.sample(["a dog", "two children", "a man", "a woman", "a bike"], 2)
+        rows.append({"image": {"bytes": buf.getvalue(), "path": f"{i}.jpg"},
+                     **{f"caption_{k}": f"{things[0]} {verb} near {things[1]} ."
+                        for k, verb in enumerate(["runs", "plays", "stands", "sits", "waits"])}})
+    return pd.DataFrame(rows)
+
+
 # repo id -> {file path in the repo: table}, with the real repositories' layouts
 HUB_DATASETS = {
     "wanghaofan/pokemon-wiki-captions": {"data/train-00000-of-00001.parquet": pokemon_captions},
     "uoft-cs/cifar10": {f"plain_text/{split}-00000-of-00001.parquet": (lambda n=n: cifar10(n))
                         for split, n in N_CIFAR.items()},
+    "jxie/flickr8k": {f"data/{split}-00000-of-00001.parquet": (lambda n=n, s=seed: flickr8k(n, s))
+                      for seed, (split, n) in enumerate(N_FLICKR.items())},
 }
 
 
@@ -127,11 +149,38 @@ def random_weights_for_tags() -> None:
 
 
 def tiny_t4() -> None:
-    """The `t4` profile and fine-tuning recipe on the CPU, with tiny sizes."""
-    from utils import finetune, profiles
+    """The `t4` profile and its fine-tuning and captioning recipes on the CPU, with tiny sizes."""
+    from utils import captioning, finetune, profiles
 
     profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], **TINY_PROFILE)
     finetune.RECIPES["t4"] = dataclasses.replace(finetune.RECIPES["t4"], **TINY_RECIPE)
+    captioning.RECIPES["t4"] = dataclasses.replace(captioning.RECIPES["t4"], **TINY_CAPTION_RECIPE)
+
+
+def tiny_language_model(folder: Path) -> None:
+    """`t4`'s LM (SmolLM2) as a random tiny Llama saved to `folder`, loaded through `load_language_model`."""
+    from transformers import AutoModelForCausalLM
+
+    from utils import profiles
+    from utils.models import language_model
+    from utils.models.world_lm import tiny_llama, world_lines
+    from utils.models.world_tokenizer import build_tokenizer
+
+    name = profiles.PROFILES["t4"].lm
+    if not (folder / "config.json").exists():
+        tokenizer = build_tokenizer(world_lines(50, 0), vocab_size=400)
+        tiny_llama(tokenizer, TINY_LM).save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    class ReportingAutoModel:  # the same from_pretrained, saying when it loads the stand-in
+        @staticmethod
+        def from_pretrained(source, *args, **kwargs):
+            if str(source) == str(folder):
+                _report(f"language model {name} replaced by a random tiny Llama")
+            return AutoModelForCausalLM.from_pretrained(source, *args, **kwargs)
+
+    language_model.AutoModelForCausalLM = ReportingAutoModel
+    profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], lm=str(folder))
 
 
 def install(folder: str) -> None:
@@ -141,3 +190,4 @@ def install(folder: str) -> None:
     huggingface_hub.snapshot_download = fake_snapshot_download(Path(folder))
     random_weights_for_tags()
     tiny_t4()
+    tiny_language_model(Path(folder) / "SmolLM2-135M-Instruct")

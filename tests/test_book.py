@@ -12,9 +12,11 @@ from sphinx.util.matching import Matcher
 from utils.labgen import ROOT
 
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"  # the venv's own, active or not
-CHAPTERS = ["chapters/01_multimodal_challenge", "chapters/02_clip", "chapters/03_siglip_and_data"]
+CHAPTERS = ["chapters/01_multimodal_challenge", "chapters/02_clip", "chapters/03_siglip_and_data",
+            "chapters/04_captioning"]
 FIGURES = {"chapters/02_clip": ["fig-clip-towers"],
-           "chapters/03_siglip_and_data": ["fig-softmax-sigmoid", "fig-finetune-pipeline"]}
+           "chapters/03_siglip_and_data": ["fig-softmax-sigmoid", "fig-finetune-pipeline"],
+           "chapters/04_captioning": ["fig-qformer-masks", "fig-llava-captioner"]}
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +49,9 @@ def test_chapter_cells_ran(html):
     assert "siglip_loss: 0.1536" in (html / "chapters" / "03_siglip_and_data.html").read_text()
     # the transformers zero-shot classifier agrees with CLIPModel's own logits (random tiny model)
     assert "own logits_per_image: True" in (html / "chapters" / "02_clip.html").read_text()
+    # the worked example's numbers, from the course's metrics (checked against pycocoevalcap elsewhere)
+    captioning = (html / "chapters" / "04_captioning.html").read_text()
+    assert "ROUGE-L 0.800" in captioning and "F1 1.00" in captioning
 
 
 def test_solutions_show_their_committed_outputs(html):

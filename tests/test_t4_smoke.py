@@ -28,6 +28,8 @@ TINY_KNOBS = {
     "02_zero_shot": {"n_scenes": 60, "n_images": 16, "test_sets": 2},
     "04_embedding_space": {"n_per_class": 3},  # t-SNE needs more than 30 points (30 images, 10 prompts)
     "05_siglip": {"batch_sizes": [4, 8], "steps": 2, "n_seeds": 2, "n_scenes": 60},
+    "06_captioner": {"stage1_steps": 2, "stage2_steps": 2, "test_images": 4},
+    "07_caption_metrics": {"n_scenes": 80, "n_images": 8},  # 64 training images for the neighbour baseline
 }
 # What each lab must reach on t4, besides the t4 profile itself: a stand-in line of t4_smoke.
 REACHES = {
@@ -35,6 +37,9 @@ REACHES = {
     "03_domain_finetune": ["open_clip weights", "Hub dataset wanghaofan/pokemon-wiki-captions"],
     "04_embedding_space": ["open_clip weights", "Hub dataset wanghaofan/pokemon-wiki-captions",
                            "Hub dataset uoft-cs/cifar10"],
+    "06_captioner": ["open_clip weights", "Hub dataset jxie/flickr8k",
+                     "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
+    "07_caption_metrics": ["open_clip weights"],
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_TIMEOUT = 300  # seconds

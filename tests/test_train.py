@@ -1,5 +1,4 @@
 import pytest
-import torch
 
 from utils.clip import create_clip
 from utils.data import ImageCaptionSet, generate_world, world_pairs

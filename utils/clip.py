@@ -32,23 +32,24 @@ def create_clip(name: str, pretrained: str | None = None, device: str = "cpu", *
     return model.eval(), preprocess, open_clip.get_tokenizer(name)
 
 
-def profile_clip_weights(profile: Profile) -> str:
-    """The profile's off-the-shelf weights: an open_clip tag on `t4`, the world CLIP's checkpoint offline."""
+def profile_clip_weights(profile: Profile, world: str = "shapes") -> str:
+    """The profile's off-the-shelf weights: an open_clip tag on `t4`; offline, the checkpoint of the CLIP
+    pre-trained on the course's `world` ("shapes" for Labs 1-5, "scenes" for the generative labs)."""
     if profile.clip_pretrained:
         return profile.clip_pretrained
     from .pretrain import world_clip_checkpoint  # pretrain trains with this module's helpers
-    return str(world_clip_checkpoint())
+    return str(world_clip_checkpoint(world))
 
 
-def profile_clip_id(profile: Profile) -> str:
+def profile_clip_id(profile: Profile, world: str = "shapes") -> str:
     """A name for the profile's off-the-shelf CLIP that changes whenever its weights would (for cache keys)."""
-    weights = profile_clip_weights(profile)
+    weights = profile_clip_weights(profile, world)
     return f"{profile.clip_model}/{weights if profile.clip_pretrained else Path(weights).parent.name}"
 
 
-def profile_clip(profile: Profile):
-    """The profile's off-the-shelf CLIP: OpenAI's ViT-B-32 on `t4`, the locally pre-trained world CLIP offline."""
-    return create_clip(profile.clip_model, profile_clip_weights(profile), profile.device)
+def profile_clip(profile: Profile, world: str = "shapes"):
+    """The profile's off-the-shelf CLIP: OpenAI's ViT-B-32 on `t4`; offline, the CLIP pre-trained on `world`."""
+    return create_clip(profile.clip_model, profile_clip_weights(profile, world), profile.device)
 
 
 @torch.no_grad()

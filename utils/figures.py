@@ -146,3 +146,63 @@ def finetune_pipeline():
             color="grey")
     fig.tight_layout()
     return fig
+
+
+def qformer_attention_masks(n_queries: int = 4, n_text: int = 4):
+    """BLIP-2's three stage-1 objectives as self-attention masks over [queries; text] (row attends to column)."""
+    n = n_queries + n_text
+    q, t = slice(0, n_queries), slice(n_queries, n)
+    unimodal = np.zeros((n, n))
+    unimodal[q, q] = unimodal[t, t] = 1
+    bidirectional = np.ones((n, n))
+    causal = np.zeros((n, n))
+    causal[q, q] = 1
+    causal[t, q] = 1
+    causal[t, t] = np.tril(np.ones((n_text, n_text)))
+    labels = [f"$q_{i + 1}$" for i in range(n_queries)] + [f"$w_{j + 1}$" for j in range(n_text)]
+    panels = [(unimodal, "image-text contrastive (ITC)", "uni-modal: queries and text\nnever see each other"),
+              (bidirectional, "image-text matching (ITM)", "bi-directional: every token\nsees every token"),
+              (causal, "image-grounded text generation (ITG)",
+               "multimodal causal: text sees all queries\nand earlier words; queries see no text")]
+    fig, axes = plt.subplots(1, 3, figsize=(11, 4.2))
+    for ax, (mask, title, note) in zip(axes, panels):
+        ax.imshow(mask, cmap="Greens", vmin=0, vmax=1.4)
+        ax.axhline(n_queries - 0.5, color="black", lw=1.2)
+        ax.axvline(n_queries - 0.5, color="black", lw=1.2)
+        ax.set_xticks(range(n), labels, fontsize=8)
+        ax.set_yticks(range(n), labels, fontsize=8)
+        ax.set_title(title, fontsize=10)
+        ax.set_xlabel(note, fontsize=8.5)
+    axes[0].set_ylabel("token attending (row) to token attended (column)", fontsize=8.5)
+    fig.tight_layout()
+    return fig
+
+
+def llava_captioner():
+    """A LLaVA-style VLM: frozen vision tower, a small connector, image tokens spliced into the LM's input."""
+    fig, ax = _canvas(10, 2.9, (-0.2, 17.4), (0.8, 5.9))
+    _shape_icon(ax, 0.6, 3.0, _PAIRS[0][0], "circle")
+    _box(ax, 1.5, 2.4, 2.6, 1.2, "vision tower\n(CLIP ViT, frozen)", _IMAGE, fontsize=8.5)
+    for k in range(4):  # patch tokens
+        ax.add_patch(Rectangle((4.6 + 0.45 * k, 2.75), 0.35, 0.5, facecolor=_IMAGE, edgecolor="black", lw=0.6))
+    ax.text(5.4, 2.45, "patch tokens", ha="center", va="top", fontsize=7.5)
+    _box(ax, 6.6, 2.4, 2.2, 1.2, "connector\n(MLP, trained)", "#c44e52", fontsize=8.5)
+    _arrow(ax, (1.05, 3.0), (1.45, 3.0))
+    _arrow(ax, (4.15, 3.0), (4.55, 3.0))
+    _arrow(ax, (6.4, 3.0), (6.55, 3.0))
+    # The LM's input sequence: prompt tokens, image embeddings in place of the placeholders, answer tokens.
+    seq = [("user", "#8c8c8c")] + [("", "#c44e52")] * 4 + [("describe", "#8c8c8c"), ("a", "#55a868"),
+                                                          ("red", "#55a868"), ("circle", "#55a868")]
+    for k, (word, color) in enumerate(seq):
+        ax.add_patch(Rectangle((9.4 + 0.85 * k, 4.55), 0.75, 0.6, facecolor=color, edgecolor="black", lw=0.6))
+        ax.text(9.4 + 0.85 * k + 0.375, 4.85, word, ha="center", va="center", fontsize=6.5, color="white")
+    _arrow(ax, (8.85, 3.3), (10.9, 4.5), color="#c44e52")
+    ax.text(13.2, 5.5, "inputs_embeds: prompt, image, answer", ha="center", fontsize=8)
+    _box(ax, 9.4, 2.4, 7.6, 1.3, "language model (decoder-only transformer)", "#8172b3", fontsize=9)
+    _arrow(ax, (13.2, 4.5), (13.2, 3.75))
+    ax.text(13.2, 1.9, "loss on the answer tokens (green) only; prompt and image positions are masked",
+            ha="center", va="top", fontsize=7.5)
+    ax.text(13.2, 1.2, "stage 1: train the connector on captions    stage 2: also the LM, on instructions",
+            ha="center", va="top", fontsize=7.5, color="grey")
+    fig.tight_layout()
+    return fig

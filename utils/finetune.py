@@ -14,9 +14,10 @@ import pandas as pd
 import torch
 from open_clip.loss import ClipLoss
 
-from .cache import CACHE, artefact_path, pairs_fingerprint
+from .cache import artefact_path, pairs_fingerprint
 from .clip import encode_images, encode_texts, profile_clip, profile_clip_id
-from .data import WORLDS, generate_world, load_pairs, load_splits, pairs_from_hub, save_pairs, world_pairs_file
+from .data import (WORLDS, generate_world, hub_pairs_file, load_pairs, load_splits, pairs_from_hub,
+                   world_pairs_file)
 from .metrics import recall_at_k
 from .profiles import Profile
 from .train import TrainingLog, train_contrastive
@@ -40,10 +41,7 @@ def domain_pairs_file(profile: Profile) -> Path:
     """The profile's domain `pairs.parquet`: a Hub set converted once (`t4`) or the shifted world (`offline`)."""
     if profile.name == "offline":
         return world_pairs_file(image_size=profile.image_size, **OFFLINE_DOMAIN)
-    path = CACHE / "domains" / HUB_DOMAIN["repo_id"].replace("/", "--") / "pairs.parquet"
-    if not path.exists():
-        save_pairs(pairs_from_hub(**HUB_DOMAIN), path)
-    return path
+    return hub_pairs_file(HUB_DOMAIN["repo_id"], lambda: pairs_from_hub(**HUB_DOMAIN))
 
 
 def finetune_clip(model, train_set, profile: Profile) -> TrainingLog:

@@ -1,42 +1,62 @@
-"""Build the offline profile's "off-the-shelf" CLIP: a small model pre-trained on the generic world.
+"""Build the offline profile's "off-the-shelf" CLIPs: small models pre-trained on the course's worlds.
 
-Run `python -m utils.pretrain` to (re)build it; labs call `world_clip_checkpoint()`, which builds it on
-first use and caches it under a key made of everything it was trained from (about a minute on two cores).
+Two worlds, two CLIPs of the same architecture: `shapes` (world v2, one to three objects; Labs 1-5) and
+`scenes` (world v3, up to five objects with sizes, styles and relations; the generative labs). Run
+`python -m utils.pretrain` to (re)build both; labs call `world_clip_checkpoint(world)`, which builds the
+CLIP on first use and caches it under a key made of everything it was trained from (a minute or two on
+two cores).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from .cache import artefact_path
 from .clip import create_clip
 from .data import ImageCaptionSet, generate_world, world_pairs
+from .data.scene_world import SCENE_WORLD_VERSION, generate_scenes, scene_pairs
 from .data.world import WORLD_VERSION
 from .losses import clip_loss
 from .profiles import PROFILES
 from .train import train_contrastive
 
 WORLD_SEED = 1234  # distinct from the labs' seeds, so lab test images are unseen
-RECIPE = {"n_scenes": 3000, "epochs": 8, "seed": WORLD_SEED, "loss": "clip_loss", "weight_decay": "open_clip rule"}
+RECIPES = {
+    "shapes": {"n_scenes": 3000, "epochs": 8, "seed": WORLD_SEED, "loss": "clip_loss",
+               "weight_decay": "open_clip rule", "world_version": WORLD_VERSION},
+    "scenes": {"n_scenes": 3000, "epochs": 8, "seed": WORLD_SEED, "loss": "clip_loss",
+               "weight_decay": "open_clip rule", "world_version": SCENE_WORLD_VERSION},
+}
 
 
-def world_clip_checkpoint(rebuild: bool = False) -> Path:
-    """Path of the world CLIP checkpoint, training it first if it is missing."""
-    profile = PROFILES["offline"]
-    path = artefact_path("world_clip", "model.pt", world_version=WORLD_VERSION, model=profile.clip_model,
-                         lr=profile.lr, batch_size=profile.batch_size, **RECIPE)
+def _training_pairs(world: str, n_scenes: int, image_size: int) -> pd.DataFrame:
+    if world == "shapes":
+        return world_pairs(generate_world(n_scenes, seed=WORLD_SEED), image_size, test_fraction=0, val_fraction=0)
+    return scene_pairs(generate_scenes(n_scenes, seed=WORLD_SEED), image_size, test_fraction=0, val_fraction=0)
+
+
+def world_clip_checkpoint(world: str = "shapes", rebuild: bool = False) -> Path:
+    """Path of the CLIP pre-trained on `world` ("shapes" or "scenes"), training it first if it is missing."""
+    if world not in RECIPES:
+        raise ValueError(f"unknown world {world!r}; choose one of {list(RECIPES)}.")
+    profile, recipe = PROFILES["offline"], RECIPES[world]
+    # The shapes CLIP keeps the key it had before the scene world existed, so its cache stays valid.
+    key = recipe if world == "shapes" else {**recipe, "world": world}
+    path = artefact_path("world_clip", "model.pt", model=profile.clip_model, lr=profile.lr,
+                         batch_size=profile.batch_size, **key)
     if path.exists() and not rebuild:
         return path
     model, preprocess, tokenizer = create_clip(profile.clip_model)
-    train = world_pairs(generate_world(RECIPE["n_scenes"], seed=WORLD_SEED), test_fraction=0, val_fraction=0)
-    data = ImageCaptionSet(train, preprocess, tokenizer)
-    print(f"pre-training the world CLIP on {len(data)} scenes (cached at {path})")
-    train_contrastive(model, data, clip_loss, profile, epochs=RECIPE["epochs"], lr=profile.lr,
+    data = ImageCaptionSet(_training_pairs(world, recipe["n_scenes"], profile.image_size), preprocess, tokenizer)
+    print(f"pre-training the {world} world's CLIP on {len(data)} pairs (cached at {path})")
+    train_contrastive(model, data, clip_loss, profile, epochs=recipe["epochs"], lr=profile.lr,
                       batch_size=profile.batch_size)
     torch.save(model.state_dict(), path)
     return path
 
 
 if __name__ == "__main__":
-    print(world_clip_checkpoint(rebuild=True))
+    for world in RECIPES:
+        print(world_clip_checkpoint(world, rebuild=True))

@@ -31,6 +31,7 @@ class Profile:
     batch_size: int
     epochs: int
     lr: float
+    lm: str  # causal language model: a Hub id on `t4`, the course's own tiny model (built here) offline
 
     def autocast(self):
         """fp16 autocast on the profile's device where the profile asks for fp16, else a no-op."""
@@ -46,9 +47,9 @@ class Profile:
 PROFILES = {
     # OpenAI trained its CLIPs with QuickGELU; open_clip's plain "ViT-B-32" would run them with GELU
     "t4": Profile("t4", "cuda", "fp16", "ViT-B-32-quickgelu", "openai", n_scenes=20_000, image_size=224,
-                  batch_size=128, epochs=5, lr=5e-4),
+                  batch_size=128, epochs=5, lr=5e-4, lm="HuggingFaceTB/SmolLM2-135M-Instruct"),
     "offline": Profile("offline", "cpu", "fp32", "WorldCLIP-Tiny", None, n_scenes=2_000, image_size=64,
-                       batch_size=64, epochs=6, lr=1e-3),
+                       batch_size=64, epochs=6, lr=1e-3, lm="WorldLM-Tiny"),
 }
 
 

@@ -1,6 +1,11 @@
-"""A contrastive training loop shared by the labs: progress bar, fp16 on GPU, loss and temperature history."""
+"""Training loops shared by the labs: progress bar, fp16 on GPU, loss history.
+
+`train_contrastive` trains CLIP-style models on (image, tokens) pairs; `train_steps` trains any model that
+returns a loss (Hugging Face style: `model(**batch).loss`), such as a language model or a VLM.
+"""
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -100,3 +105,65 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     bar.close()
     model.eval()
     return log
+
+
+def cycle(batches: Iterable[dict]) -> Iterator[dict]:
+    """The batches, again and again (a DataLoader reshuffles at each pass); an error if a pass yields none."""
+    while True:
+        empty = True
+        for batch in batches:
+            empty = False
+            yield batch
+        if empty:
+            raise ValueError("`batches` yielded no batch: pass a non-empty list or DataLoader (an iterator that is "
+                             "used up cannot be gone round again; pass fewer `steps` or a list).")
+
+
+def train_steps(model: torch.nn.Module, batches: Iterable[dict], profile: Profile, lr: float, steps: int | None = None,
+                params: Iterable[torch.nn.Parameter] | None = None, weight_decay: float = 0.0,
+                max_grad_norm: float = 1.0, desc: str = "training") -> list[float]:
+    """Minimise `model(**batch).loss` over `batches` (dicts of tensors, e.g. input_ids, attention_mask, labels).
+
+    `steps` defaults to one pass over `batches`; more steps go round them again. Only `params` are updated
+    (default: every parameter that requires a gradient). AdamW (weight decay on weight matrices only) with
+    warm-up and cosine decay, gradients clipped to norm `max_grad_norm`, fp16 autocast and a GradScaler where
+    the profile asks for them. Returns the loss at each step.
+    """
+    params = [p for p in (model.parameters() if params is None else params) if p.requires_grad]
+    if not params:
+        raise ValueError("nothing to train: no parameter requires a gradient. Pass `params`, or unfreeze some "
+                         "with `requires_grad_(True)`.")
+    if steps is None:
+        if not hasattr(batches, "__len__"):
+            raise ValueError("`batches` has no length, so one pass is not defined: pass `steps`.")
+        steps = len(batches)
+    if steps < 1:
+        raise ValueError(f"steps must be at least 1, got {steps}; pass non-empty `batches` or a positive `steps`.")
+    opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+                             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}], lr=lr)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=warmup_fraction(steps))
+    scaler = profile.grad_scaler()
+    model.train()
+    losses = []
+    bar = tqdm(total=steps, desc=desc, unit="step", mininterval=1)
+    for _, batch in zip(range(steps), cycle(batches)):
+        if not isinstance(batch, Mapping):
+            raise ValueError(f"each batch must be a dict of model inputs (e.g. input_ids, labels), got a "
+                             f"{type(batch).__name__}.")
+        with profile.autocast():
+            loss = model(**{k: v.to(profile.device) if torch.is_tensor(v) else v for k, v in batch.items()}).loss
+        if loss is None:
+            raise ValueError("the model returned no loss: each batch needs the targets, e.g. `labels`.")
+        model.zero_grad(set_to_none=True)  # the whole model's: parameters left out of `params` keep none
+        scaler.scale(loss).backward()
+        scaler.unscale_(opt)
+        torch.nn.utils.clip_grad_norm_(params, max_grad_norm)
+        scaler.step(opt)
+        scaler.update()
+        sched.step()
+        losses.append(loss.item())
+        bar.update()
+        bar.set_postfix(loss=f"{losses[-1]:.3f}", refresh=False)
+    bar.close()
+    model.eval()
+    return losses

@@ -1,12 +1,15 @@
 """Bring your own domain data into the `pairs.parquet` contract.
 
 Two recipes: a folder of images with a captions CSV (`pairs_from_folder`), or an image-caption dataset
-on the Hugging Face Hub (`pairs_from_hub`). Both give a validated table with `image_id` and `split`.
+on the Hugging Face Hub (`pairs_from_hub`; `pairs_from_hub_splits` for one with several caption columns per
+image and its own train/validation/test splits, such as Flickr8k). All give a validated table with
+`image_id` and `split`.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,7 @@ from .pairs import PairsError, validate_pairs
 
 
 MIN_TEST_IMAGES = 2  # a gallery of one image makes every query a hit
+HUB_SPLITS = {"train": "train", "validation": "val", "test": "test"}  # a Hub split's name -> the contract's
 
 
 def assign_splits(df: pd.DataFrame, val_fraction: float = 0.1, test_fraction: float = 0.1,
@@ -156,3 +160,46 @@ def pairs_from_hub(repo_id: str, image_column: str = "image", caption_column: st
     if limit is not None:
         table = table.sample(n=min(limit, len(table)), random_state=seed)
     return pairs_from_table(table, image_column, caption_column, seed=seed)
+
+
+def pairs_from_wide_table(table: pd.DataFrame, image_column: str, caption_columns: Sequence[str],
+                          first_id: int = 0) -> pd.DataFrame:
+    """One image per row with several caption columns -> one contract row per (image, non-empty caption).
+
+    Rows keep the table's order, each image's captions in the order of `caption_columns`; image ids count
+    from `first_id`. No `split` is added (see `pairs_from_hub_splits`).
+    """
+    missing = [c for c in (image_column, *caption_columns) if c not in table.columns]
+    if missing or not caption_columns:
+        raise PairsError(f"columns {missing or 'for captions'} not found; the table has {list(table.columns)}. "
+                         "Pass its image column and the list of its caption columns.")
+    rows = [{"image": _encoded(image), "caption": str(caption).strip(), "image_id": first_id + i}
+            for i, (image, *captions) in enumerate(table[[image_column, *caption_columns]].itertuples(index=False))
+            for caption in captions if isinstance(caption, str) and caption.strip()]
+    if not rows:
+        raise PairsError(f"no non-empty caption in columns {list(caption_columns)}.")
+    return pd.DataFrame(rows)
+
+
+def pairs_from_hub_splits(repo_id: str, image_column: str, caption_columns: Sequence[str],
+                          splits: Mapping[str, str] = HUB_SPLITS, limit: int | None = None,
+                          seed: int = 0) -> pd.DataFrame:
+    """A Hub dataset with its own splits and several captions per image (e.g. `jxie/flickr8k`), in the contract.
+
+    `splits` maps the Hub's split names to the contract's (`train`/`val`/`test`); `limit` keeps at most that
+    many images of each split, drawn with `seed`. Needs internet the first time (see `hub_table`).
+    """
+    bad = sorted(set(splits.values()) - {"train", "val", "test"})
+    if bad:
+        raise ValueError(f"splits {dict(splits)} map to {bad}; map each Hub split to 'train', 'val' or 'test'.")
+    parts, first_id = [], 0
+    for hub_split, split in splits.items():
+        table = hub_table(repo_id, split=hub_split)
+        if limit is not None:
+            table = table.sample(n=min(limit, len(table)), random_state=seed)
+        part = pairs_from_wide_table(table, image_column, caption_columns, first_id).assign(split=split)
+        parts.append(part)
+        first_id += len(table)
+    df = pd.concat(parts, ignore_index=True)
+    validate_pairs(df, source=f"{repo_id} columns {image_column!r}/{list(caption_columns)}")
+    return df

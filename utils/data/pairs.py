@@ -6,6 +6,7 @@ Optional: `image_id`, `split` (train/val/test), `scene` (JSON scene graph), `lab
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -119,4 +120,12 @@ def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64, world: str 
     if not path.exists():
         scenes = generate_world(n_scenes, seed, **WORLDS[world])
         save_pairs(world_pairs(scenes, image_size, test_fraction=test_fraction), path)
+    return path
+
+
+def hub_pairs_file(repo_id: str, convert: Callable[[], pd.DataFrame]) -> Path:
+    """A Hub data set converted to `pairs.parquet` once, by `convert()`, and kept in the course cache; its path."""
+    path = CACHE / "domains" / repo_id.replace("/", "--") / "pairs.parquet"
+    if not path.exists():
+        save_pairs(convert(), path)
     return path

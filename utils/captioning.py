@@ -1,0 +1,339 @@
+"""Lab 6's LLaVA-style captioner, and the captions Lab 7 scores: parts, data, recipes, the two training stages,
+the nearest-neighbour baseline and the evaluation.
+
+`t4` joins OpenAI's ViT-B-32 to SmolLM2-135M-Instruct and trains on Flickr8k (five human captions per image);
+`offline` joins the scene world's CLIP to the world LM and trains on world-v3 scenes, whose scene graphs make
+factual precision and recall exact. One code path; `RECIPES` holds the sizes. Stage 1 trains the connector on
+(image, `DESCRIBE`, caption); stage 2 trains the connector and the LM on instructions: the captions again and,
+where the data has scene graphs, the world's questions with their answers.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import random
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from .cache import artefact_path, pairs_fingerprint
+from .clip import profile_clip, profile_clip_id
+from .data import decode_image, ensure_splits, hub_pairs_file, load_pairs
+from .data.convert import pairs_from_hub_splits
+from .data.scene_world import questions, scene_pairs_file
+from .data.scene_graph import Scene
+from .metrics.captions import bleu, cider_d
+from .metrics.facts import scene_facts
+from .data.grammar import parse
+from .models.language_model import load_language_model
+from .models.vision_tower import VisionTower
+from .models.vlm import VisionLanguageModel
+from .models.world_lm import DESCRIBE, WORLD_LM, world_lm_folder
+from .profiles import Profile
+from .train import cycle, train_steps
+
+CAPTIONER_VERSION = 1  # bump when training or decoding changes: cached checkpoint captions key on it
+Example = tuple[int, str, str]  # (image index in its CaptionSet, prompt, answer)
+
+
+@dataclass(frozen=True)
+class CaptionRecipe:
+    """The captioner's sizes and its two stages of training on one profile."""
+
+    batch_size: int
+    stage1_steps: int  # connector only, on captions
+    stage1_lr: float
+    stage2_steps: int  # connector and LM, on instructions
+    stage2_lr: float
+    shuffle_factor: int  # pixel shuffle: the LM reads (grid / factor)^2 image tokens
+    layer: int  # the vision tower's block whose patch tokens the connector reads (-1 last, -2 penultimate)
+    connector_layers: int
+    max_new_tokens: int
+    num_beams: int  # beam search's width (greedy is 1)
+    test_images: int  # held-out images captioned and scored
+    remember_patch_tokens: bool  # compute each image's patch tokens once (worth it where the tower is a large share)
+    seed: int = 0
+
+
+RECIPES = {
+    # a linear connector on all 64 patch tokens: in 80-step trials it began to use the image soonest
+    "offline": CaptionRecipe(batch_size=16, stage1_steps=60, stage1_lr=1e-2, stage2_steps=300, stage2_lr=3e-3,
+                             shuffle_factor=1, layer=-1, connector_layers=1, max_new_tokens=64, num_beams=3,
+                             test_images=200, remember_patch_tokens=True),
+    # LLaVA-1.5's learning rates (projector 1e-3, then everything 2e-5); about 10 minutes on a T4
+    "t4": CaptionRecipe(batch_size=32, stage1_steps=600, stage1_lr=1e-3, stage2_steps=600, stage2_lr=2e-5,
+                        shuffle_factor=1, layer=-1, connector_layers=2, max_new_tokens=32, num_beams=3, test_images=500,
+                        remember_patch_tokens=False),
+}
+OFFLINE_DATA = {"n_scenes": 2000, "seed": 6}  # world v3 scenes; 1,600 train, 200 val, 200 test
+HUB_DATA = {"repo_id": "jxie/flickr8k", "image_column": "image",
+            "caption_columns": [f"caption_{i}" for i in range(5)]}  # 6,000 / 1,000 / 1,000 images
+
+
+def caption_pairs_file(profile: Profile) -> Path:
+    """The profile's captioning `pairs.parquet`: world-v3 scenes (`offline`) or Flickr8k converted once (`t4`)."""
+    if profile.name == "offline":
+        return scene_pairs_file(image_size=profile.image_size, **OFFLINE_DATA)
+    return hub_pairs_file(HUB_DATA["repo_id"], lambda: pairs_from_hub_splits(**HUB_DATA))
+
+
+# the parts
+
+class RememberingTower(VisionTower):
+    """A `VisionTower` that computes each distinct image's patch tokens once and remembers them.
+
+    The tower is frozen, so an image seen again (every epoch, and at test time) gives the same tokens; images are
+    recognised by a hash of their pixels. Memory: one (num_patches, width) tensor per distinct image.
+    """
+
+    def __init__(self, visual: torch.nn.Module, layer: int = -1):
+        super().__init__(visual, layer)
+        self.memory: dict[bytes, torch.Tensor] = {}
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        keys = [hashlib.blake2b(x.detach().cpu().numpy().tobytes(), digest_size=16).digest() for x in pixel_values]
+        new = [i for i, key in enumerate(keys) if key not in self.memory]
+        if new:
+            self.memory.update(zip([keys[i] for i in new], super().forward(pixel_values[new])))
+        return torch.stack([self.memory[key] for key in keys])
+
+
+def build_captioner(profile: Profile, recipe: CaptionRecipe) -> tuple[VisionLanguageModel, Callable]:
+    """A fresh captioner (seeded connector) from the profile's CLIP image encoder and LM, and CLIP's `preprocess`."""
+    clip_model, preprocess, _ = profile_clip(profile, world="scenes")
+    lm, tokenizer = load_language_model(profile)
+    torch.manual_seed(recipe.seed)
+    tower = (RememberingTower if recipe.remember_patch_tokens else VisionTower)(clip_model.visual, recipe.layer)
+    vlm = VisionLanguageModel(tower, lm, tokenizer, recipe.connector_layers, recipe.shuffle_factor)
+    return vlm, preprocess
+
+
+def parts_id(profile: Profile) -> dict[str, str]:
+    """Names of the captioner's pre-trained parts that change whenever their weights would (for cache keys)."""
+    lm = f"{WORLD_LM}/{world_lm_folder().parent.name}" if profile.lm == WORLD_LM else profile.lm
+    return {"clip": profile_clip_id(profile, world="scenes"), "lm": lm}
+
+
+def parameter_table(vlm: VisionLanguageModel) -> pd.DataFrame:
+    """Parameters of each part, and how many each stage trains."""
+    rows = {}
+    for stage in (1, 2):
+        vlm.set_stage(stage)
+        for part, counts in vlm.parameter_counts().items():
+            rows.setdefault(part, {"parameters": counts["total"]})[f"trained in stage {stage}"] = counts["trainable"]
+    vlm.set_stage(1)
+    return pd.DataFrame(rows).T
+
+
+# the data
+
+@dataclass
+class CaptionSet:
+    """The images of one split (encoded bytes), their captions and, for world data, their scene graphs."""
+
+    images: list[bytes]
+    captions: list[list[str]]
+    scenes: list[Scene] | None
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def pixels(self, preprocess: Callable, indices: Iterable[int] | None = None) -> torch.Tensor:
+        """The images at `indices` (default: all), decoded and preprocessed for the vision tower."""
+        indices = range(len(self)) if indices is None else indices
+        return torch.stack([preprocess(decode_image(self.images[i])) for i in indices])
+
+    def subset(self, indices: Sequence[int]) -> CaptionSet:
+        return CaptionSet([self.images[i] for i in indices], [self.captions[i] for i in indices],
+                          None if self.scenes is None else [self.scenes[i] for i in indices])
+
+
+def caption_splits(pairs: pd.DataFrame) -> dict[str, CaptionSet]:
+    """One `CaptionSet` per split of a pairs table with `image_id` and `split` (see `ensure_splits`).
+
+    Captions keep the table's order within an image (the world lists its complete caption first). Scene graphs
+    come from the `scene` column where there is one (world data); elsewhere `scenes` is None.
+    """
+    sets = {}
+    for split, rows in pairs.groupby("split", sort=False):
+        groups = rows.groupby("image_id", sort=False)
+        first = groups.head(1)
+        scenes = [Scene.from_json(s) for s in first["scene"]] if "scene" in pairs.columns else None
+        sets[split] = CaptionSet(list(first["image"]), [list(g["caption"]) for _, g in groups], scenes)
+    return sets
+
+
+def caption_examples(data: CaptionSet) -> list[Example]:
+    """Stage 1's data: (image, `DESCRIBE`, caption) for every caption of every image."""
+    return [(i, DESCRIBE, caption) for i, captions in enumerate(data.captions) for caption in captions]
+
+
+def instruction_examples(data: CaptionSet, seed: int = 0) -> list[Example]:
+    """Stage 2's data: the captions again, plus every question `scene_world.questions` asks about each scene with
+    its answer, where the data has scene graphs (without them, the captions alone)."""
+    examples = caption_examples(data)
+    if data.scenes is not None:
+        rng = random.Random(seed)
+        examples += [(i, question, answer) for i, scene in enumerate(data.scenes)
+                     for question, answer in questions(scene, rng)]
+    return examples
+
+
+def example_batches(vlm: VisionLanguageModel, data: CaptionSet, examples: list[Example], preprocess: Callable,
+                    batch_size: int, seed: int = 0) -> DataLoader:
+    """Shuffled training batches for `vlm` (a fresh order at each pass); images are decoded as batches are drawn."""
+    if not examples:
+        raise ValueError("no training examples: the training split holds no image with a caption.")
+
+    def collate(items: list[Example]) -> dict[str, torch.Tensor]:
+        index, prompts, answers = zip(*items)
+        return vlm.collate(data.pixels(preprocess, index), list(prompts), list(answers))
+
+    return DataLoader(examples, batch_size=min(batch_size, len(examples)), shuffle=True, drop_last=True,
+                      collate_fn=collate, generator=torch.Generator().manual_seed(seed))
+
+
+# training
+
+def train_stage(vlm: VisionLanguageModel, batches: Iterable[dict], stage: int, recipe: CaptionRecipe,
+                profile: Profile, before_step: Callable[[int], None] | None = None) -> list[float]:
+    """Train `vlm` for the recipe's steps of `stage` (1: connector; 2: connector and LM); the loss at each step.
+
+    `before_step(k)`, if given, is called before the k-th optimizer step of the stage (k = 0, 1, ...), with the
+    model in eval mode: how `captions_at_checkpoints` captions along the way without changing the training.
+    """
+    vlm.set_stage(stage)
+    steps, lr = (recipe.stage1_steps, recipe.stage1_lr) if stage == 1 else (recipe.stage2_steps, recipe.stage2_lr)
+    if before_step is not None:
+        batches = _calling_before_each(batches, vlm, before_step)
+    return train_steps(vlm, batches, profile, lr=lr, steps=steps, desc=f"stage {stage}")
+
+
+def _calling_before_each(batches: Iterable[dict], model: torch.nn.Module, call: Callable[[int], None]) -> Iterator[dict]:
+    for step, batch in enumerate(cycle(batches)):
+        model.eval()
+        call(step)
+        model.train()
+        yield batch
+
+
+# captioning and the baseline
+
+def generate_captions(vlm: VisionLanguageModel, data: CaptionSet, preprocess: Callable, profile: Profile,
+                      recipe: CaptionRecipe, num_beams: int = 1, prompt: str = DESCRIBE,
+                      batch_size: int = 100) -> list[str]:
+    """The captioner's answer to `prompt` for every image of `data`: greedy (num_beams=1) or beam search."""
+    vlm.eval()
+    out = []
+    for start in range(0, len(data), batch_size):
+        index = range(start, min(start + batch_size, len(data)))
+        with profile.autocast():
+            out += vlm.generate(data.pixels(preprocess, index), [prompt] * len(index),
+                                max_new_tokens=recipe.max_new_tokens, num_beams=num_beams)
+    return out
+
+
+@torch.no_grad()
+def image_embeddings(vlm: VisionLanguageModel, data: CaptionSet, preprocess: Callable, profile: Profile,
+                     batch_size: int = 256) -> torch.Tensor:
+    """L2-normalised CLIP image embeddings (N, d) from the captioner's own (frozen) image encoder."""
+    out = []
+    for start in range(0, len(data), batch_size):
+        pixels = data.pixels(preprocess, range(start, min(start + batch_size, len(data)))).to(vlm.device)
+        with profile.autocast():
+            pooled, _ = vlm.vision_tower.visual(pixels)  # VisionTower asks for (pooled embedding, patch tokens)
+        out.append(F.normalize(pooled.float(), dim=-1).cpu())
+    return torch.cat(out)
+
+
+def nearest_neighbour_captions(query_embeds: torch.Tensor, train_embeds: torch.Tensor,
+                               train_captions: list[str]) -> list[str]:
+    """For each query image, the caption of the most similar training image (cosine of unit embeddings; the
+    first such image on a tie)."""
+    return [train_captions[i] for i in (query_embeds @ train_embeds.T).argmax(dim=1).tolist()]
+
+
+# evaluation
+
+def pooled_facts(captions: Sequence[str], scenes: Sequence[Scene]) -> tuple[float, float]:
+    """Factual precision and recall over a corpus, facts pooled: true stated facts / stated facts, and true
+    stated facts / facts of the scenes. A caption that states nothing adds nothing to precision's count."""
+    stated = true = correct = 0
+    for caption, scene in zip(captions, scenes, strict=True):
+        facts, truth = parse(caption), scene_facts(scene)
+        stated, true, correct = stated + len(facts), true + len(truth), correct + len(facts & truth)
+    return (correct / stated if stated else float("nan")), correct / true
+
+
+def caption_metrics(candidates: Sequence[str], references: Sequence[Sequence[str]],
+                    scenes: Sequence[Scene] | None) -> dict[str, float]:
+    """BLEU-4, CIDEr-D and pooled factual precision and recall of one caption per image; the factual metrics are
+    NaN (not available) without scene graphs."""
+    cands, refs = dict(enumerate(candidates)), dict(enumerate(references))
+    precision, recall = pooled_facts(candidates, scenes) if scenes is not None else (float("nan"),) * 2
+    return {"BLEU-4": bleu(cands, refs)[4].corpus, "CIDEr-D": cider_d(cands, refs).corpus,
+            "factual precision": precision, "factual recall": recall}
+
+
+# Lab 7's captions
+
+def checkpoint_steps(recipe: CaptionRecipe) -> tuple[int, ...]:
+    """Default checkpoints, in optimizer steps over both stages: untrained, early, mid stage 1, end of each stage."""
+    s1 = recipe.stage1_steps
+    return 0, max(1, s1 // 10), max(2, s1 // 3), s1, s1 + recipe.stage2_steps
+
+
+def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Sequence[int] | None = None,
+                            num_beams: int = 1) -> dict[int, list[str]]:
+    """{step: the captioner's caption of each image} after `steps` optimizer steps (counted over both stages).
+
+    Trains the profile's captioner once as Lab 6 does (its recipe, on the profile's course data) and captions
+    `images` (encoded bytes, as the `image` column of pairs.parquet holds them) at every checkpoint along the
+    way. Cached, keyed by the parts, the recipe, the data, the images, the steps and the decoding.
+    """
+    recipe = RECIPES[profile.name]
+    total = recipe.stage1_steps + recipe.stage2_steps
+    steps = sorted(set(checkpoint_steps(recipe) if steps is None else steps))
+    if not images or not steps or steps[0] < 0 or steps[-1] > total:
+        raise ValueError(f"pass at least one image and steps between 0 and {total} (stage 1: 1 to "
+                         f"{recipe.stage1_steps}, stage 2: after that); got {len(images)} images and steps {steps}.")
+    pairs = load_pairs(caption_pairs_file(profile))
+    path = artefact_path("checkpoint_captions", "captions.json", version=CAPTIONER_VERSION, profile=profile.name,
+                         precision=profile.precision, **parts_id(profile), recipe=dataclasses.asdict(recipe),
+                         data=pairs_fingerprint(pairs), images=_bytes_fingerprint(images), steps=steps,
+                         num_beams=num_beams)
+    if path.exists():
+        return {int(k): v for k, v in json.loads(path.read_text()).items()}
+    vlm, preprocess = build_captioner(profile, recipe)
+    train = caption_splits(ensure_splits(pairs, seed=recipe.seed))["train"]
+    probe = CaptionSet(list(images), [[]] * len(images), None)
+    captions: dict[int, list[str]] = {}
+
+    def caption_at(offset: int) -> Callable[[int], None]:
+        def call(k: int) -> None:
+            if offset + k in steps:
+                captions[offset + k] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
+        return call
+
+    print(f"training the captioner as Lab 6 does, captioning {len(images)} images at steps {steps} (cached at {path})")
+    for stage, offset, examples in ((1, 0, caption_examples(train)),
+                                    (2, recipe.stage1_steps, instruction_examples(train, recipe.seed))):
+        batches = example_batches(vlm, train, examples, preprocess, recipe.batch_size, recipe.seed)
+        train_stage(vlm, batches, stage, recipe, profile, caption_at(offset))
+    if total in steps:
+        captions[total] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
+    path.write_text(json.dumps(captions))
+    return captions
+
+
+def _bytes_fingerprint(images: Sequence[bytes]) -> str:
+    digest = hashlib.sha256()
+    for image in images:
+        digest.update(hashlib.sha256(image).digest())
+    return digest.hexdigest()[:16]

@@ -1,0 +1,71 @@
+"""The profile's causal language model, loaded the same way on every profile, and what the labs do with it.
+
+`t4` names a Hub model (SmolLM2-135M-Instruct); `offline` names the world LM, built here and saved with
+`save_pretrained`, so both load with the very same `from_pretrained` calls and share one chat template format.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from ..profiles import Profile
+
+
+def load_language_model(profile: Profile) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """`profile.lm` and its tokenizer, on the profile's device, in eval mode.
+
+    Weights load in fp32 whatever the checkpoint stores: on `t4` fp16 comes from autocast, and the GradScaler
+    needs fp32 weights to update. The world LM (offline) is pre-trained on first use and cached.
+    """
+    from .world_lm import WORLD_LM, world_lm_folder  # here, not above: world_lm builds on this module
+
+    source = str(world_lm_folder()) if profile.lm == WORLD_LM else profile.lm
+    tokenizer = AutoTokenizer.from_pretrained(source)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
+    return model.to(profile.device).eval(), tokenizer
+
+
+def chat_prompt(tokenizer: PreTrainedTokenizerBase, user: str, answer: str | None = None) -> str:
+    """One exchange in the tokenizer's chat template.
+
+    Without `answer`: a prompt ending with the assistant's turn opened, for `generate`. With it: a training
+    example ending with the answer and the end-of-turn token; the prompt is always a prefix of the example.
+    """
+    messages = [{"role": "user", "content": user}]
+    if answer is not None:
+        messages.append({"role": "assistant", "content": answer})
+    return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=answer is None)
+
+
+@torch.no_grad()
+def reply(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, user: str, max_new_tokens: int = 32) -> str:
+    """The model's greedy answer to one user message, up to its end-of-turn token."""
+    inputs = tokenizer(chat_prompt(tokenizer, user), return_tensors="pt").to(model.device)
+    out = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    return tokenizer.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)
+
+
+@torch.no_grad()
+def perplexity(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, texts: list[str],
+               batch_size: int = 64) -> float:
+    """exp(mean negative log-likelihood of each token given those before it), over all tokens of `texts`.
+
+    Each text is scored on its own (its first token has no context and is not scored), padding excluded.
+    """
+    total_nll, n_tokens = 0.0, 0
+    model.eval()
+    for start in range(0, len(texts), batch_size):
+        batch = tokenizer(texts[start:start + batch_size], return_tensors="pt", padding=True,
+                          padding_side="right").to(model.device)
+        logits = model(**batch).logits[:, :-1].float()
+        targets = batch["input_ids"][:, 1:].masked_fill(batch["attention_mask"][:, 1:] == 0, -100)
+        total_nll += F.cross_entropy(logits.transpose(1, 2), targets, ignore_index=-100, reduction="sum").item()
+        n_tokens += int((targets != -100).sum())
+    if n_tokens == 0:
+        raise ValueError("perplexity needs texts of at least two tokens (the first is only context); "
+                         f"got {len(texts)} text(s) with nothing to score.")
+    return math.exp(total_nll / n_tokens)
