@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -26,46 +27,46 @@ BEGIN_ANSWER, END_ANSWER = "<!-- BEGIN ANSWER -->", "<!-- END ANSWER -->"
 ANSWER_PROMPT = "**Your answer:** *(write it here, with the numbers you measured)*"
 
 
-def strip_solutions(source: str, where: str = "cell") -> str:
-    """Replace every marked solution block in `source` by a stub that raises NotImplementedError."""
+def _replace_blocks(source: str, begin: Callable[[str], list[str] | None], is_end: Callable[[str], bool],
+                    names: tuple[str, str], where: str) -> str:
+    """`source` with every block from a line that `begin` accepts (it returns the block's replacement lines)
+    to the next line that `is_end` accepts replaced; `names` (begin, end) name the markers in errors."""
     out, inside = [], False
     for line in source.splitlines():
-        begin = BEGIN.match(line)
-        if begin:
+        replacement = begin(line)
+        if replacement is not None:
             if inside:
-                raise ValueError(f"{where}: nested '### BEGIN SOLUTION'; close the first block with '### END SOLUTION'.")
-            indent, hint = begin.group(1), (begin.group(2) or "see the text above").strip()
-            out += [f"{indent}# TODO: your code here", f"{indent}raise NotImplementedError({('TODO: ' + hint)!r})"]
+                raise ValueError(f"{where}: nested '{names[0]}'; close the first block with '{names[1]}'.")
+            out += replacement
             inside = True
-        elif END.match(line):
+        elif is_end(line):
             if not inside:
-                raise ValueError(f"{where}: '### END SOLUTION' without a matching BEGIN.")
+                raise ValueError(f"{where}: '{names[1]}' without a matching BEGIN.")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError(f"{where}: '### BEGIN SOLUTION' is never closed; add '### END SOLUTION'.")
+        raise ValueError(f"{where}: '{names[0]}' is never closed; add '{names[1]}'.")
     return "\n".join(out)
+
+
+def strip_solutions(source: str, where: str = "cell") -> str:
+    """Replace every marked solution block in `source` by a stub that raises NotImplementedError."""
+    def stub(line: str) -> list[str] | None:
+        match = BEGIN.match(line)
+        if not match:
+            return None
+        indent, hint = match.group(1), (match.group(2) or "see the text above").strip()
+        return [f"{indent}# TODO: your code here", f"{indent}raise NotImplementedError({('TODO: ' + hint)!r})"]
+
+    return _replace_blocks(source, stub, lambda line: bool(END.match(line)),
+                           ("### BEGIN SOLUTION", "### END SOLUTION"), where)
 
 
 def strip_answers(source: str, where: str = "cell") -> str:
     """Replace every written answer in a markdown cell by a prompt for the student's own."""
-    out, inside = [], False
-    for line in source.splitlines():
-        if line.strip() == BEGIN_ANSWER:
-            if inside:
-                raise ValueError(f"{where}: nested '{BEGIN_ANSWER}'; close the first with '{END_ANSWER}'.")
-            out.append(ANSWER_PROMPT)
-            inside = True
-        elif line.strip() == END_ANSWER:
-            if not inside:
-                raise ValueError(f"{where}: '{END_ANSWER}' without a matching BEGIN.")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise ValueError(f"{where}: '{BEGIN_ANSWER}' is never closed; add '{END_ANSWER}'.")
-    return "\n".join(out)
+    return _replace_blocks(source, lambda line: [ANSWER_PROMPT] if line.strip() == BEGIN_ANSWER else None,
+                           lambda line: line.strip() == END_ANSWER, (BEGIN_ANSWER, END_ANSWER), where)
 
 
 def student_version(nb: nbformat.NotebookNode, name: str = "notebook") -> nbformat.NotebookNode:
