@@ -26,11 +26,11 @@ from .cache import artefact_path, pairs_fingerprint
 from .clip import profile_clip, profile_clip_id
 from .data import decode_image, ensure_splits, hub_pairs_file, load_pairs
 from .data.convert import pairs_from_hub_splits
-from .data.scene_world import questions, scene_pairs_file
+from .data.grammar import parse
 from .data.scene_graph import Scene
+from .data.scene_world import questions, scene_pairs_file
 from .metrics.captions import bleu, cider_d
 from .metrics.facts import scene_facts
-from .data.grammar import parse
 from .models.language_model import load_language_model
 from .models.vision_tower import VisionTower
 from .models.vlm import VisionLanguageModel
