@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from utils.data.probes import bag_of_words, faded_image, faded_objects, foil_captions
+from utils.data.probes import bag_of_words, faded_image, faded_objects, foil_captions, world_prompts
 from utils.data.world import PALETTE, SIZES, WorldObject
 
 
@@ -46,3 +46,13 @@ def test_foils_have_the_same_bag_of_words_as_the_truth():
     assert len(set(captions.values())) == 3
     assert len({bag_of_words(c) for c in captions.values()}) == 1
     assert bag_of_words("b a c a") == "a a b c"
+
+
+def test_world_prompts_vary_everything_but_the_colour_in_the_same_order_for_every_colour():
+    prompts = world_prompts(["red", "orange"], shapes=("circle", "square"))
+    red, orange = prompts
+    assert len(red) == len(orange) == len(set(red)) == 12  # 2 shapes x (2 sizes x 2 + 2 size-free phrasings)
+    assert red[:4] == ["a small red circle", "a red circle on its own", "a picture of one red circle",
+                       "there is a small red circle"]
+    assert [s.replace("an orange", "a red").replace("orange", "red") for s in orange] == red
+    assert {"circle", "square", "small", "large"} <= set(" ".join(red).split())

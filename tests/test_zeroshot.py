@@ -72,6 +72,17 @@ def test_prompt_embeddings_fill_every_template_with_every_class(micro):
     assert torch.allclose(got[1, 1], encode_texts(model, tokenizer, ["a photo of a blue."], P)[0], atol=1e-6)
 
 
+def test_sentence_embeddings_keep_each_class_s_own_sentences(micro):
+    model, tokenizer = micro
+    P = PROFILES["offline"]
+    got = zeroshot.sentence_embeddings(model, tokenizer, [["a red circle", "a red square"],
+                                                          ["a blue circle", "a blue square"]], P)
+    assert got.shape[:2] == (2, 2)
+    assert torch.allclose(got[1, 0], encode_texts(model, tokenizer, ["a blue circle"], P)[0], atol=1e-6)
+    with pytest.raises(ValueError, match="same number of sentences"):
+        zeroshot.sentence_embeddings(model, tokenizer, [["a red circle"], ["a blue circle", "a blue square"]], P)
+
+
 def test_equal_captions_get_exactly_equal_scores(micro):
     model, tokenizer = micro
     P = PROFILES["offline"]

@@ -49,7 +49,7 @@ PROFILES = {
     "t4": Profile("t4", "cuda", "fp16", "ViT-B-32-quickgelu", "openai", n_scenes=20_000, image_size=224,
                   batch_size=128, epochs=5, lr=5e-4, lm="HuggingFaceTB/SmolLM2-135M-Instruct"),
     "offline": Profile("offline", "cpu", "fp32", "WorldCLIP-Tiny", None, n_scenes=2_000, image_size=64,
-                       batch_size=64, epochs=6, lr=1e-3, lm="WorldLM-Tiny"),
+                       batch_size=64, epochs=4, lr=1e-3, lm="WorldLM-Tiny"),
 }
 
 

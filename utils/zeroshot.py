@@ -17,8 +17,15 @@ from .profiles import Profile
 def prompt_embeddings(model, tokenizer, classnames: Sequence[str], templates: Sequence[str],
                       profile: Profile) -> torch.Tensor:
     """`(C, T, D)` text embeddings of every template filled with every class name."""
-    texts = [t.format(c) for c in classnames for t in templates]
-    return encode_texts(model, tokenizer, texts, profile).view(len(classnames), len(templates), -1)
+    return sentence_embeddings(model, tokenizer, [[t.format(c) for t in templates] for c in classnames], profile)
+
+
+def sentence_embeddings(model, tokenizer, sentences: Sequence[Sequence[str]], profile: Profile) -> torch.Tensor:
+    """`(C, T, D)` text embeddings of `T` sentences for each of `C` classes (the same `T` for every class)."""
+    if len({len(s) for s in sentences}) != 1:
+        raise ValueError("every class needs the same number of sentences: position t is one template for all.")
+    texts = [t for s in sentences for t in s]
+    return encode_texts(model, tokenizer, texts, profile).view(len(sentences), len(sentences[0]), -1)
 
 
 def class_embeddings(prompt_emb: torch.Tensor) -> torch.Tensor:

@@ -12,7 +12,7 @@ import random
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .world import COLORS, PALETTE, SHAPES, SIZES, WorldObject, _draw, with_article
+from .world import COLORS, PALETTE, SHAPES, SIZES, WorldObject, _draw, describe, with_article
 
 
 def faded_image(o: WorldObject, contrast: float, background: float, side: int = 64) -> Image.Image:
@@ -41,6 +41,16 @@ def faded_objects(n: int, seed: int, side: int = 64, contrast: tuple[float, floa
         images.append(faded_image(o, rng.uniform(*contrast), rng.uniform(*background), side))
         objects.append(o)
     return images, objects
+
+
+def world_prompts(colors=tuple(COLORS), shapes=SHAPES) -> list[list[str]]:
+    """For each colour, every sentence the world uses for one object of that colour (all shapes, sizes and
+    phrasings): a prompt ensemble in the world CLIP's own language, whose members vary what a colour classifier
+    must ignore. The same position holds the same shape, size and phrasing for every colour."""
+    def sentences(color: str) -> list[str]:
+        said = [c for shape in shapes for size in SIZES for c in describe([WorldObject(shape, color, size, .5, .5)])]
+        return list(dict.fromkeys(said))
+    return [sentences(c) for c in colors]
 
 
 def foil_captions(objects: list[dict]) -> dict[str, str]:
