@@ -8,6 +8,7 @@ that reads how the words are bound to each other can tell them apart.
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -43,7 +44,7 @@ def faded_objects(n: int, seed: int, side: int = 64, contrast: tuple[float, floa
     return images, objects
 
 
-def world_prompts(colors=tuple(COLORS), shapes=SHAPES) -> list[list[str]]:
+def world_prompts(colors: Sequence[str] = tuple(COLORS), shapes: Sequence[str] = SHAPES) -> list[list[str]]:
     """For each colour, every sentence the world uses for one object of that colour (all shapes, sizes and
     phrasings): a prompt ensemble in the world CLIP's own language, whose members vary what a colour classifier
     must ignore. The same position holds the same shape, size and phrasing for every colour."""
