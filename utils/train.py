@@ -59,6 +59,14 @@ def warmup_fraction(total_steps: int, fraction: float = 0.1) -> float:
     return fraction if fraction * total_steps != 1 else 2 / total_steps
 
 
+def adamw_one_cycle(groups: list[dict], lr: float,
+                    total_steps: int) -> tuple[torch.optim.AdamW, torch.optim.lr_scheduler.OneCycleLR]:
+    """AdamW over parameter `groups`, and a schedule that warms up to `lr` and decays (cosine) over `total_steps`."""
+    opt = torch.optim.AdamW(groups, lr=lr)
+    return opt, torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps,
+                                                    pct_start=warmup_fraction(total_steps))
+
+
 def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile, epochs: int, lr: float,
                       batch_size: int, seed: int = 0, weight_decay: float = 0.1,
                       fixed_logit_scale: float | None = None) -> TrainingLog:
@@ -76,10 +84,7 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     if fixed_logit_scale is not None:
         model.logit_scale.data.fill_(torch.log(torch.tensor(fixed_logit_scale)).item())
         model.logit_scale.requires_grad_(False)
-    opt = torch.optim.AdamW(param_groups(model, weight_decay), lr=lr)
-    total_steps = epochs * len(loader)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=total_steps,
-                                                pct_start=warmup_fraction(total_steps))
+    opt, sched = adamw_one_cycle(param_groups(model, weight_decay), lr, epochs * len(loader))
     scaler = profile.grad_scaler()
     model.train()
     log = TrainingLog()
@@ -139,9 +144,8 @@ def train_steps(model: torch.nn.Module, batches: Iterable[dict], profile: Profil
         steps = len(batches)
     if steps < 1:
         raise ValueError(f"steps must be at least 1, got {steps}; pass non-empty `batches` or a positive `steps`.")
-    opt = torch.optim.AdamW([{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
-                             {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}], lr=lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps, pct_start=warmup_fraction(steps))
+    opt, sched = adamw_one_cycle([{"params": [p for p in params if p.ndim >= 2], "weight_decay": weight_decay},
+                                  {"params": [p for p in params if p.ndim < 2], "weight_decay": 0.0}], lr, steps)
     scaler = profile.grad_scaler()
     model.train()
     losses = []
