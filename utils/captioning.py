@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
 
-from .cache import artefact_path, pairs_fingerprint
+from .cache import artefact_path, fingerprint, pairs_fingerprint
 from .clip import profile_clip, profile_clip_id
 from .data import decode_image, ensure_splits, hub_pairs_file, load_pairs
 from .data.convert import pairs_from_hub_splits
@@ -306,7 +306,8 @@ def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Se
     pairs = load_pairs(caption_pairs_file(profile))
     path = artefact_path("checkpoint_captions", "captions.json", version=CAPTIONER_VERSION, profile=profile.name,
                          precision=profile.precision, **parts_id(profile), recipe=dataclasses.asdict(recipe),
-                         data=pairs_fingerprint(pairs), images=_bytes_fingerprint(images), steps=steps,
+                         data=pairs_fingerprint(pairs), steps=steps,
+                         images=fingerprint([hashlib.sha256(b).hexdigest() for b in images]),
                          num_beams=num_beams)
     if path.exists():
         return {int(k): v for k, v in json.loads(path.read_text()).items()}
@@ -331,9 +332,3 @@ def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Se
     path.write_text(json.dumps(captions))
     return captions
 
-
-def _bytes_fingerprint(images: Sequence[bytes]) -> str:
-    digest = hashlib.sha256()
-    for image in images:
-        digest.update(hashlib.sha256(image).digest())
-    return digest.hexdigest()[:16]
