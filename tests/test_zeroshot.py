@@ -105,3 +105,31 @@ def test_lab2_figures_draw():
     plots.spread_bars(b, {"gain": [0.1, 0.2], "loss": [-0.1, 0.0]}, "accuracy", "spread")
     assert len(b.patches) == 2
     plt.close(fig)
+
+
+class _WordCounter:
+    """A stand-in CLIP whose text embedding counts the words of a tiny vocabulary."""
+
+    vocabulary = ["red", "blue", "circle", "square"]
+
+    def tokenize(self, texts):
+        return torch.tensor([[t.split().count(w) for w in self.vocabulary] for t in texts], dtype=torch.float32)
+
+    def encode_text(self, tokens, normalize=True):
+        return torch.nn.functional.normalize(tokens + 1e-3, dim=-1)
+
+    def eval(self):
+        return self
+
+
+def test_word_choice_accuracy_counts_images_whose_true_word_wins():
+    from utils.zeroshot import word_choice_accuracy
+    model = _WordCounter()
+    images = model.encode_text(model.tokenize(["red circle", "red square", "blue square"]))
+    captions, truth = ["one red circle", "one red square", "one blue square"], ["circle", "square", "circle"]
+    # the third caption names a circle that is not there: its word is not in it
+    with pytest.raises(ValueError, match="does not contain its true word"):
+        word_choice_accuracy(model, model.tokenize, images, captions, truth, ["circle", "square"], PROFILES["offline"])
+    captions[2] = "one blue circle"  # the image is a blue square: the true word "circle" loses
+    acc = word_choice_accuracy(model, model.tokenize, images, captions, truth, ["circle", "square"], PROFILES["offline"])
+    assert acc == pytest.approx(2 / 3)

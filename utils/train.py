@@ -69,13 +69,14 @@ def adamw_one_cycle(groups: list[dict], lr: float,
 
 def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile, epochs: int, lr: float,
                       batch_size: int, seed: int = 0, weight_decay: float = 0.1,
-                      fixed_logit_scale: float | None = None) -> TrainingLog:
+                      fixed_logit_scale: float | None = None, lock_image_tower: bool = False) -> TrainingLog:
     """Train `model` on (image, tokens) items with `loss_fn(image_emb, text_emb, logit_scale)`.
 
     A model with a learned `logit_bias` (SigLIP) gets `loss_fn(image_emb, text_emb, logit_scale, logit_bias)`.
     AdamW (weight decay on weight matrices only) with warm-up and cosine decay; fp16 autocast and a
     GradScaler where the profile asks for them. `fixed_logit_scale` freezes the temperature at
-    1 / fixed_logit_scale. A batch larger than the data set shrinks to fit it.
+    1 / fixed_logit_scale. `lock_image_tower` trains the text side only, the image encoder frozen in eval
+    mode (LiT, Zhai et al. 2022). A batch larger than the data set shrinks to fit it.
     """
     torch.manual_seed(seed)
     batch_size = fit_batch_size(batch_size, len(dataset))
@@ -84,9 +85,13 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     if fixed_logit_scale is not None:
         model.logit_scale.data.fill_(torch.log(torch.tensor(fixed_logit_scale)).item())
         model.logit_scale.requires_grad_(False)
+    if lock_image_tower:
+        model.visual.requires_grad_(False)
     opt, sched = adamw_one_cycle(param_groups(model, weight_decay), lr, epochs * len(loader))
     scaler = profile.grad_scaler()
     model.train()
+    if lock_image_tower:
+        model.visual.eval()  # BatchNorm statistics and dropout stay as pre-trained
     log = TrainingLog()
     # Throttled: in a notebook every refresh is a message to the front end, and a flood of them (thousands of
     # steps) overflows the kernel's output queue, so later output (and nbval's end-of-cell signal) is lost.

@@ -66,3 +66,17 @@ def caption_scores(model, tokenizer, image_emb: torch.Tensor, captions: Sequence
     row = {c: i for i, c in enumerate(distinct)}
     index = torch.tensor([row[c] for c in captions])
     return (image_emb * emb[index]).sum(dim=-1)
+
+
+def word_choice_accuracy(model, tokenizer, image_emb: torch.Tensor, captions: Sequence[str], true_words: Sequence[str],
+                         candidates: Sequence[str], profile: Profile) -> float:
+    """Fraction of images whose caption, with its true word swapped for each candidate in turn, scores highest
+    with the true word (a tie counts as a miss): does the model see what that one word names?"""
+    hits = 0
+    for emb, caption, word in zip(image_emb, captions, true_words):
+        if word not in caption.split():
+            raise ValueError(f"caption {caption!r} does not contain its true word {word!r}")
+        texts = [" ".join(c if w == word else w for w in caption.split()) for c in candidates]
+        scores = encode_texts(model, tokenizer, texts, profile) @ emb
+        hits += bool((scores[candidates.index(word)] > scores[[c != word for c in candidates]]).all())
+    return hits / len(captions)
