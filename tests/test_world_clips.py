@@ -13,7 +13,8 @@ from utils.zeroshot import word_choice_accuracy
 def single_objects():
     """300 unseen one-object scenes with their complete and their short caption ("one green cross")."""
     scenes = [s for s in generate_scenes(2500, seed=77) if len(s.objects) == 1][:300]
-    return scenes, {"complete": [grammar.describe(s)[0] for s in scenes], "short": [grammar.describe(s)[1] for s in scenes]}
+    captions = [grammar.describe(s) for s in scenes]
+    return scenes, {"complete": [c[0] for c in captions], "short": [c[1] for c in captions]}
 
 
 # measured when the recipe changed: shape 0.96, colour 0.99, style 0.98, size 0.64 (chance 1/6, 1/6, 1/3, 1/3)

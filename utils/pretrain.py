@@ -3,14 +3,14 @@
 Two worlds, two CLIPs: `shapes` (world v2, one to three objects; Labs 1-5) and `scenes` (world v3, up to
 five objects with sizes, styles and relations; the generative labs). Run `python -m utils.pretrain` to
 (re)build both; labs call `world_clip_checkpoint(world)`, which builds the CLIP on first use and caches it
-under a key made of everything it was trained from (four to eight minutes on two cores).
+under a key made of everything it was trained from (on two cores, about four minutes for the shapes CLIP
+and nine for the scenes CLIP).
 
 The scenes CLIP is built as LiT (Zhai et al. 2022) builds its CLIPs: an image tower pre-trained with labels
-first (there ImageNet-21k or JFT classes; here which shapes a scene shows, in which colour, size and
-style), then locked while the text
-tower learns to match it. Trained contrastively from scratch on a few thousand scenes, both towers settle
-on colour, count and layout, which tell a batch's scenes apart well enough, and never learn the shapes of
-objects a few patches wide: a caption's shape word is then at chance.
+first (there ImageNet-21k or JFT classes; here which shapes a scene shows, in which colour, size and style),
+then locked while the text tower learns to match it. Trained contrastively from scratch on a few thousand
+scenes, both towers settle on colour, count and layout, which tell a batch's scenes apart well enough, and
+never learn the shapes of objects a few patches wide: a caption's shape word is then at chance.
 """
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-
-from .cache import artefact_path
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .cache import artefact_path
 from .clip import create_clip
 from .data import ImageCaptionSet, generate_world, world_pairs
 from .data.scene_graph import COLORS, SIZES, STYLES, Scene
@@ -42,8 +41,9 @@ RECIPES = {
                "weight_decay": "open_clip rule", "world_version": WORLD_VERSION},
     "scenes": {"n_scenes": 3000, "epochs": 8, "seed": WORLD_SEED, "init_seed": WORLD_SEED, "loss": "clip_loss",
                "weight_decay": "open_clip rule", "world_version": SCENE_WORLD_VERSION,
-               "model": "WorldCLIP-Tiny-ConvStem", "image_tower": {"labels": "appearance facts", "steps": 600, "lr": 1e-3,
-                                                                   "weight_decay": 0.05}, "text_tower": "LiT"},
+               "model": "WorldCLIP-Tiny-ConvStem",
+               "image_tower": {"labels": "appearance facts", "steps": 600, "lr": 1e-3, "weight_decay": 0.05},
+               "text_tower": "LiT"},
 }
 
 
