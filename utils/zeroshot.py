@@ -72,11 +72,13 @@ def word_choice_accuracy(model, tokenizer, image_emb: torch.Tensor, captions: Se
                          candidates: Sequence[str], profile: Profile) -> float:
     """Fraction of images whose caption, with its true word swapped for each candidate in turn, scores highest
     with the true word (a tie counts as a miss): does the model see what that one word names?"""
-    hits = 0
-    for emb, caption, word in zip(image_emb, captions, true_words):
+    texts = []
+    for caption, word in zip(captions, true_words):
         if word not in caption.split():
             raise ValueError(f"caption {caption!r} does not contain its true word {word!r}")
-        texts = [" ".join(c if w == word else w for w in caption.split()) for c in candidates]
-        scores = encode_texts(model, tokenizer, texts, profile) @ emb
-        hits += bool((scores[candidates.index(word)] > scores[[c != word for c in candidates]]).all())
-    return hits / len(captions)
+        texts += [" ".join(c if w == word else w for w in caption.split()) for c in candidates]
+    scores = (encode_texts(model, tokenizer, texts, profile).view(len(captions), len(candidates), -1)
+              @ image_emb[:, :, None]).squeeze(-1)  # (images, candidates)
+    true = torch.tensor([list(candidates).index(w) for w in true_words])
+    others = scores.masked_fill(F.one_hot(true, len(candidates)).bool(), float("-inf")).amax(dim=1)
+    return (scores.gather(1, true[:, None]).squeeze(1) > others).float().mean().item()
