@@ -6,7 +6,10 @@ Colab machine has and this one lacks:
 - the Hugging Face Hub: `huggingface_hub.snapshot_download` answers from tiny parquet files written to
   `folder`, with the repo ids, file names, columns and types of the data sets the labs download;
 - OpenAI's weights: an open_clip pretrained *tag* builds the same architecture and preprocessing with
-  random weights (a checkpoint *path* still loads);
+  random weights (a checkpoint *path* still loads); `t4`'s CLIP keeps every width, its image size, patch
+  size and context length, but two transformer blocks per tower instead of twelve (random weights learn
+  nothing either way, twelve blocks made the smoke test minutes longer, and two still have a penultimate
+  block for the captioner to read);
 - SmolLM2-135M-Instruct: a random tiny Llama with the world LM's tokenizer (same special tokens and chat
   template as SmolLM2's), saved to `folder` and loaded by `load_language_model` from there;
 - the GPU and the sizes: `t4` runs on the CPU with tiny sizes, in fp32 because half precision on a CPU is
@@ -148,6 +151,24 @@ def random_weights_for_tags() -> None:
     open_clip.factory.download_pretrained_from_hf = download_pretrained_from_hf
 
 
+def shallow_t4_clip() -> None:
+    """`t4`'s open_clip architecture with two transformer blocks per tower (every other size kept)."""
+    import open_clip.factory
+
+    from utils import profiles
+
+    name, full_config = profiles.PROFILES["t4"].clip_model, open_clip.factory.get_model_config
+
+    def get_model_config(model_name: str) -> dict | None:
+        config = full_config(model_name)
+        if model_name == name:
+            _report(f"open_clip {name} with two blocks per tower")
+            config["vision_cfg"]["layers"] = config["text_cfg"]["layers"] = 2
+        return config
+
+    open_clip.factory.get_model_config = get_model_config
+
+
 def tiny_t4() -> None:
     """The `t4` profile and its fine-tuning and captioning recipes on the CPU, with tiny sizes."""
     from utils import captioning, finetune, profiles
@@ -189,5 +210,6 @@ def install(folder: str) -> None:
 
     huggingface_hub.snapshot_download = fake_snapshot_download(Path(folder))
     random_weights_for_tags()
+    shallow_t4_clip()
     tiny_t4()
     tiny_language_model(Path(folder) / "SmolLM2-135M-Instruct")

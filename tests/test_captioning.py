@@ -25,7 +25,7 @@ TINY_LM = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "
            "num_key_value_heads": 1, "max_position_embeddings": 256, "tie_word_embeddings": True}
 TINY_RECIPE = captioning.CaptionRecipe(batch_size=4, stage1_steps=2, stage1_lr=1e-2, stage2_steps=2, stage2_lr=1e-2,
                                        shuffle_factor=4, layer=-1, connector_layers=1, max_new_tokens=6, num_beams=2,
-                                       test_images=4, remember_patch_tokens=True)
+                                       test_images=4, remember_patch_tokens=True, questions_per_image=None)
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +71,12 @@ def test_stage_examples_are_every_caption_then_the_scenes_questions(pairs):
     assert any(a in ("yes", "no") for _, _, a in expected) and len(expected) >= 6 * len(train)
     without = dataclasses.replace(train, scenes=None)
     assert instruction_examples(without) == captions
+    two = instruction_examples(train, questions_per_image=2, seed=5)[len(captions):]
+    assert [i for i, _, _ in two] == [i for i in range(len(train)) for _ in range(2)]
+    rng = random.Random(5)
+    for i, scene in enumerate(train.scenes):  # each image's two are drawn from the questions about its scene
+        asked = questions(scene, rng)
+        assert [qa[1:] for qa in two[2 * i:2 * i + 2]] == rng.sample(asked, 2)
 
 
 def test_a_batch_scores_only_the_answers(pairs, tokenizer):

@@ -33,13 +33,17 @@ def test_training_on_fewer_images_than_a_batch_runs_and_logs_the_temperature():
     assert log.temperature[-1] == pytest.approx(1 / model.logit_scale.exp().item())
 
 
-def test_locked_image_tower_keeps_its_weights_and_statistics_while_the_text_side_learns():
+def test_locked_image_tower_keeps_its_weights_and_statistics_while_the_text_side_learns_and_sees_each_image_once():
     model, preprocess, tokenizer = create_clip("WorldCLIP-Tiny-ConvStem")
     data = ImageCaptionSet(world_pairs(generate_world(8, seed=3), image_size=64, val_fraction=0, test_fraction=0),
                            preprocess, tokenizer)
     image_before = {k: v.clone() for k, v in model.visual.state_dict().items()}
     text_before = model.text_projection.detach().clone()
-    train_contrastive(model, data, clip_loss, PROFILES["offline"], epochs=2, lr=1e-3, batch_size=4,
+    encoded = []
+    model.visual.register_forward_hook(lambda module, args, out: encoded.append(len(args[0])))
+    train_contrastive(model, data, clip_loss, PROFILES["offline"], epochs=3, lr=1e-3, batch_size=4,
                       lock_image_tower=True)
+    assert sum(encoded) == len(data)  # three epochs, each image encoded once
     assert all(torch.equal(v, image_before[k]) for k, v in model.visual.state_dict().items())  # BN buffers too
     assert not torch.equal(model.text_projection, text_before)
+

@@ -13,6 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
+from .memory import PerImageMemory
 from .profiles import Profile
 
 LossFn = Callable[..., torch.Tensor]  # (image_emb, text_emb, logit_scale[, logit_bias]) -> loss
@@ -76,7 +77,8 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     AdamW (weight decay on weight matrices only) with warm-up and cosine decay; fp16 autocast and a
     GradScaler where the profile asks for them. `fixed_logit_scale` freezes the temperature at
     1 / fixed_logit_scale. `lock_image_tower` trains the text side only, the image encoder frozen in eval
-    mode (LiT, Zhai et al. 2022). A batch larger than the data set shrinks to fit it.
+    mode (LiT, Zhai et al. 2022), and each image is encoded once, in the first epoch. A batch larger than the
+    data set shrinks to fit it.
     """
     torch.manual_seed(seed)
     batch_size = fit_batch_size(batch_size, len(dataset))
@@ -90,8 +92,10 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     opt, sched = adamw_one_cycle(param_groups(model, weight_decay), lr, epochs * len(loader))
     scaler = profile.grad_scaler()
     model.train()
+    encode_image = lambda images: model.encode_image(images, normalize=True)  # noqa: E731
     if lock_image_tower:
         model.visual.eval()  # BatchNorm statistics and dropout stay as pre-trained
+        encode_image = PerImageMemory(encode_image)
     log = TrainingLog()
     # Throttled: in a notebook every refresh is a message to the front end, and a flood of them (thousands of
     # steps) overflows the kernel's output queue, so later output (and nbval's end-of-cell signal) is lost.
@@ -99,7 +103,7 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     for _ in range(epochs):
         for images, tokens in loader:
             with profile.autocast():
-                img = model.encode_image(images.to(profile.device), normalize=True)
+                img = encode_image(images.to(profile.device))
                 txt = model.encode_text(tokens.to(profile.device), normalize=True)
                 bias = () if getattr(model, "logit_bias", None) is None else (model.logit_bias,)
                 loss = loss_fn(img.float(), txt.float(), model.logit_scale.exp().clamp(max=100), *bias)
