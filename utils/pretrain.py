@@ -4,7 +4,7 @@ Two worlds, two CLIPs: `shapes` (world v2, one to three objects; Labs 1-5) and `
 five objects with sizes, styles and relations; the generative labs). Run `python -m utils.pretrain` to
 (re)build both; labs call `world_clip_checkpoint(world)`, which builds the CLIP on first use and caches it
 under a key made of everything it was trained from (on two cores, about four minutes for the shapes CLIP
-and nine for the scenes CLIP).
+and eight for the scenes CLIP).
 
 The scenes CLIP is built as LiT (Zhai et al. 2022) builds its CLIPs: an image tower pre-trained with labels
 first (there ImageNet-21k or JFT classes; here which shapes a scene shows, in which colour, size and style),
