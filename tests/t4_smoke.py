@@ -34,10 +34,12 @@ STAND_IN = "t4 smoke stand-in:"
 TINY_PROFILE = {"device": "cpu", "precision": "fp32", "n_scenes": 60, "batch_size": 8, "epochs": 1}
 TINY_RECIPE = {"epochs": 1, "batch_size": 8}
 TINY_CAPTION_RECIPE = {"batch_size": 4, "max_new_tokens": 8}
+TINY_VQA_RECIPE = {"batch_size": 4, "stage1_steps": 2, "max_new_tokens": 4, "skewed_test_questions": 20}
 TINY_LM = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
            "num_key_value_heads": 1, "max_position_embeddings": 512, "tie_word_embeddings": True}
 N_FLICKR = {"train": 16, "validation": 2, "test": 4}  # images per split (the real set: 6,000, 1,000 and 1,000)
 N_POKEMON = 20  # rows of the Pokémon caption set (the real one has about 900): 16 train images
+N_VQA_IMAGES = 20  # per shard, two shards; three questions each (the real validation split: 40,504 images)
 N_CIFAR = {"test": 6, "train": 1}  # images per class and split (the real set: 1,000 and 5,000)
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -103,6 +105,28 @@ def flickr8k(n: int, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def vqav2(n_images: int, first_id: int = 0, seed: int = 0) -> pd.DataFrame:
+    """Shaped like `lmms-lab/VQAv2`'s validation shards: an `image` struct, the question, its type, ten answer dicts
+    and the most common answer; three questions per image, each asked of every image (so the balanced split has
+    pairs)."""
+    rng = random.Random(seed)
+    asked = [("is there a dog?", "is there a", "yes/no", ["yes", "no"]),
+             ("how many people are there?", "how many", "number", ["1", "2", "3"]),
+             ("what color is the car?", "what color is the", "other", ["red", "blue", "white"])]
+    rows = []
+    for image_id in range(first_id, first_id + n_images):
+        image = _hub_image(rng, f"COCO_val2014_{image_id:012d}.jpg", (rng.choice([640, 480]), 480))
+        for k, (question, question_type, answer_type, choices) in enumerate(asked):
+            answer = rng.choice(choices)
+            answers = [answer if rng.random() < 0.8 else rng.choice(choices) for _ in range(10)]
+            rows.append({"question_type": question_type, "multiple_choice_answer": answer,
+                         "answers": [{"answer": a, "answer_confidence": "yes", "answer_id": i + 1}
+                                     for i, a in enumerate(answers)],
+                         "image_id": image_id, "answer_type": answer_type, "question_id": image_id * 10 + k,
+                         "question": question.capitalize(), "image": image})
+    return pd.DataFrame(rows)
+
+
 # repo id -> {file path in the repo: table}, with the real repositories' layouts
 HUB_DATASETS = {
     "wanghaofan/pokemon-wiki-captions": {"data/train-00000-of-00001.parquet": pokemon_captions},
@@ -110,6 +134,8 @@ HUB_DATASETS = {
                         for split, n in N_CIFAR.items()},
     "jxie/flickr8k": {f"data/{split}-00000-of-00001.parquet": (lambda n=n, s=seed: flickr8k(n, s))
                       for seed, (split, n) in enumerate(N_FLICKR.items())},
+    "lmms-lab/VQAv2": {f"data/validation-0000{k}-of-00068.parquet": (lambda k=k: vqav2(N_VQA_IMAGES, first_id=1000 * k, seed=k))
+                       for k in range(2)},
 }
 
 
@@ -171,11 +197,12 @@ def shallow_t4_clip() -> None:
 
 def tiny_t4() -> None:
     """The `t4` profile and its fine-tuning and captioning recipes on the CPU, with tiny sizes."""
-    from utils import captioning, finetune, profiles
+    from utils import captioning, finetune, profiles, vqa
 
     profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], **TINY_PROFILE)
     finetune.RECIPES["t4"] = dataclasses.replace(finetune.RECIPES["t4"], **TINY_RECIPE)
     captioning.RECIPES["t4"] = dataclasses.replace(captioning.RECIPES["t4"], **TINY_CAPTION_RECIPE)
+    vqa.RECIPES["t4"] = dataclasses.replace(vqa.RECIPES["t4"], **TINY_VQA_RECIPE)
 
 
 def tiny_language_model(folder: Path) -> None:

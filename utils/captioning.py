@@ -40,7 +40,7 @@ from .profiles import Profile
 from .train import cycle, train_steps
 
 CAPTIONER_VERSION = 1  # bump when training or decoding changes: cached checkpoint captions key on it
-Example = tuple[int, str, str]  # (image index in its CaptionSet, prompt, answer)
+Example = tuple[int, str, str]  # (image index in its ImageSet, prompt, answer)
 
 
 @dataclass(frozen=True)
@@ -133,12 +133,10 @@ def parameter_table(vlm: VisionLanguageModel) -> pd.DataFrame:
 # the data
 
 @dataclass
-class CaptionSet:
-    """The images of one split (encoded bytes), their captions and, for world data, their scene graphs."""
+class ImageSet:
+    """Images (encoded bytes) that training examples and questions refer to by index."""
 
     images: list[bytes]
-    captions: list[list[str]]
-    scenes: list[Scene] | None
 
     def __len__(self) -> int:
         return len(self.images)
@@ -147,6 +145,14 @@ class CaptionSet:
         """The images at `indices` (default: all), decoded and preprocessed for the vision tower."""
         indices = range(len(self)) if indices is None else indices
         return torch.stack([preprocess(decode_image(self.images[i])) for i in indices])
+
+
+@dataclass
+class CaptionSet(ImageSet):
+    """The images of one split, their captions and, for world data, their scene graphs."""
+
+    captions: list[list[str]]
+    scenes: list[Scene] | None
 
     def subset(self, indices: Sequence[int]) -> CaptionSet:
         return CaptionSet([self.images[i] for i in indices], [self.captions[i] for i in indices],
@@ -188,11 +194,11 @@ def instruction_examples(data: CaptionSet, questions_per_image: int | None = Non
     return examples
 
 
-def example_batches(vlm: VisionLanguageModel, data: CaptionSet, examples: list[Example], preprocess: Callable,
+def example_batches(vlm: VisionLanguageModel, data: ImageSet, examples: list[Example], preprocess: Callable,
                     batch_size: int, seed: int = 0) -> DataLoader:
     """Shuffled training batches for `vlm` (a fresh order at each pass); images are decoded as batches are drawn."""
     if not examples:
-        raise ValueError("no training examples: the training split holds no image with a caption.")
+        raise ValueError("no training examples: the training split holds no image with a caption or question.")
 
     def collate(items: list[Example]) -> dict[str, torch.Tensor]:
         index, prompts, answers = zip(*items)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import math
 from typing import Any, Callable
 
+import pandas as pd
 import torch
 
 
 def _close(a: Any, b: Any, atol: float) -> bool:
+    if isinstance(a, (pd.DataFrame, pd.Series)) or isinstance(b, (pd.DataFrame, pd.Series)):
+        return type(a) is type(b) and a.equals(b)  # same index, columns, dtypes and values
     if isinstance(a, torch.Tensor) or isinstance(b, torch.Tensor):
         a, b = torch.as_tensor(a, dtype=torch.float64), torch.as_tensor(b, dtype=torch.float64)
         return a.shape == b.shape and bool(torch.allclose(a, b, atol=atol, rtol=0, equal_nan=True))
@@ -26,6 +29,8 @@ def _close(a: Any, b: Any, atol: float) -> bool:
 
 
 def _show(x: Any) -> str:
+    if isinstance(x, (pd.DataFrame, pd.Series)):
+        return "\n" + x.to_string(max_rows=12) + "\n"
     if isinstance(x, torch.Tensor):
         return f"tensor of shape {tuple(x.shape)}: {x.detach().flatten()[:6].tolist()}" if x.numel() > 1 else f"{x.item():.6g}"
     return f"{x:.6g}" if isinstance(x, float) else repr(x)

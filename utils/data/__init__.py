@@ -1,8 +1,8 @@
 """Data for the labs: the two procedural worlds and the `pairs.parquet` contract.
 
 World v2 (`world`) serves Labs 1-5; world v3 (`scene_world`, with `scene_graph` and the caption `grammar`)
-serves the generative labs. Names beyond these re-exports come from their modules, e.g.
-`from utils.data.scene_world import Scene`.
+serves the generative labs, and `vqa` asks questions about its scenes (the `vqa.parquet` contract). Names
+beyond these re-exports come from their modules, e.g. `from utils.data.scene_world import Scene`.
 """
 from .convert import assign_splits, ensure_splits, pairs_from_folder, pairs_from_hub, pairs_from_table
 from .pairs import (PairsError, decode_image, hub_pairs_file, load_pairs, save_pairs, validate_pairs, world_pairs,
