@@ -206,3 +206,85 @@ def llava_captioner():
             ha="center", va="top", fontsize=7.5, color="grey")
     fig.tight_layout()
     return fig
+
+
+def three_connectors():
+    """LLaVA, Flamingo and BLIP-2 side by side: where the image enters the language model, and what is trained."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
+    trained, frozen_lm = "#c44e52", "#8172b3"
+    for ax, title in zip(axes, ["LLaVA: project every patch", "Flamingo: cross-attend from inside",
+                                "BLIP-2: query, then prompt"]):
+        ax.set(xlim=(0, 10), ylim=(0, 10), aspect="equal", title=title)
+        ax.axis("off")
+        _shape_icon(ax, 1.0, 1.0, _PAIRS[0][0], "circle")
+        _box(ax, 2.0, 0.45, 3.2, 1.1, "vision tower\n(frozen)", _IMAGE, fontsize=8)
+        _arrow(ax, (1.45, 1.0), (1.95, 1.0))
+    # LLaVA: an MLP per patch, every patch token enters the LM's input sequence
+    ax = axes[0]
+    for k in range(6):
+        ax.add_patch(Rectangle((5.7 + 0.55 * k, 0.75), 0.42, 0.5, facecolor=_IMAGE, edgecolor="black", lw=0.5))
+    _arrow(ax, (5.25, 1.0), (5.65, 1.0))
+    _box(ax, 5.7, 2.3, 3.2, 1.0, "MLP (trained)", trained, fontsize=8)
+    _arrow(ax, (7.3, 1.3), (7.3, 2.25))
+    for k in range(6):
+        ax.add_patch(Rectangle((0.6 + 0.55 * k, 4.3), 0.42, 0.5, facecolor=trained, edgecolor="black", lw=0.5))
+    for k in range(5):
+        ax.add_patch(Rectangle((4.0 + 0.55 * k, 4.3), 0.42, 0.5, facecolor="#8c8c8c", edgecolor="black", lw=0.5))
+    _arrow(ax, (7.3, 3.35), (2.6, 4.25), color=trained)
+    ax.text(5.0, 5.1, "N image tokens + text tokens", ha="center", fontsize=7.5)
+    _box(ax, 0.6, 6.0, 8.6, 2.2, "language model\n(stage 1 frozen, stage 2 trained)", frozen_lm, fontsize=8.5)
+    _arrow(ax, (4.9, 4.85), (4.9, 5.95))
+    # Flamingo: a resampler to a few latents, read by gated cross-attention layers between frozen LM blocks
+    ax = axes[1]
+    _box(ax, 5.7, 0.45, 3.6, 1.1, "Perceiver\nresampler (trained)", trained, fontsize=7.5)
+    _arrow(ax, (5.25, 1.0), (5.65, 1.0))
+    for k in range(3):
+        ax.add_patch(Rectangle((6.4 + 0.6 * k, 2.1), 0.45, 0.5, facecolor=trained, edgecolor="black", lw=0.5))
+    ax.text(8.4, 2.35, "64 latents", ha="left", va="center", fontsize=7.5)
+    _arrow(ax, (7.5, 1.6), (7.5, 2.05))
+    for k, y in enumerate([3.6, 5.6, 7.6]):
+        _box(ax, 0.6, y, 4.2, 0.8, "frozen LM block", frozen_lm, fontsize=7.5)
+        if k < 2:
+            _box(ax, 0.6, y + 1.0, 4.2, 0.75, "gated x-attn, tanh(α)", trained, fontsize=7)
+            _arrow(ax, (7.6, 2.65), (4.85, y + 1.35), color=trained, lw=0.9)
+    ax.text(2.7, 3.1, "text tokens only in the sequence", ha="center", fontsize=7.5)
+    # BLIP-2: learned queries read the patches, their outputs become a short soft prompt
+    ax = axes[2]
+    _box(ax, 5.7, 0.45, 3.6, 1.1, "Q-Former\n(32 queries, trained)", trained, fontsize=7.5)
+    _arrow(ax, (5.25, 1.0), (5.65, 1.0))
+    _box(ax, 5.7, 2.3, 3.6, 0.9, "linear (trained)", trained, fontsize=8)
+    _arrow(ax, (7.5, 1.6), (7.5, 2.25))
+    for k in range(3):
+        ax.add_patch(Rectangle((0.6 + 0.55 * k, 4.3), 0.42, 0.5, facecolor=trained, edgecolor="black", lw=0.5))
+    for k in range(8):
+        ax.add_patch(Rectangle((2.5 + 0.55 * k, 4.3), 0.42, 0.5, facecolor="#8c8c8c", edgecolor="black", lw=0.5))
+    _arrow(ax, (7.5, 3.25), (1.6, 4.25), color=trained)
+    ax.text(5.0, 5.1, "32 soft-prompt tokens + text tokens", ha="center", fontsize=7.5)
+    _box(ax, 0.6, 6.0, 8.6, 2.2, "language model (frozen)", frozen_lm, fontsize=8.5)
+    _arrow(ax, (4.9, 4.85), (4.9, 5.95))
+    fig.tight_layout()
+    return fig
+
+
+def image_token_budgets():
+    """Image tokens the language model reads per input, for common designs (log scale)."""
+    designs = {  # tokens, as each design computes them
+        "BLIP-2 / InstructBLIP (32 queries)": 32,
+        "Flamingo (64 latents per image)": 64,
+        "LLaVA-1 (ViT-L/14, 224 px: 16 x 16)": 256,
+        "LLaVA-1.5 (ViT-L/14, 336 px: 24 x 24)": 576,
+        "LLaVA-1.5 after a 3 x 3 pixel shuffle": 576 // 9,
+        "LLaVA-NeXT AnyRes (2 x 2 tiles + overview)": 5 * 576,
+        "8 video frames at 576 each": 8 * 576,
+        "64 video frames at 576 each": 64 * 576,
+    }
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    names, counts = list(designs), list(designs.values())
+    ax.barh(names[::-1], counts[::-1], color=["#8c8c8c" if c < 1000 else "#c44e52" for c in counts[::-1]])
+    for y, c in enumerate(counts[::-1]):
+        ax.text(c * 1.1, y, f"{c:,}", va="center", fontsize=8)
+    ax.set(xscale="log", xlabel="image tokens in the LM's context", xlim=(10, 2e5))
+    ax.axvline(4096, color="black", lw=0.8, ls="--")
+    ax.text(4300, len(names) - 0.6, "a 4K context", fontsize=8)
+    fig.tight_layout()
+    return fig
