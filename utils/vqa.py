@@ -20,9 +20,9 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .captioning import OFFLINE_DATA as SCENES, ImageSet, example_batches, train_stage
 from .data import scene_pairs_file
-from .data.vqa import (complementary_pairs, favourite_answers, hub_vqa_file, load_vqa, skewed, vqa_from_hub_table,
+from .data.vqa import (complementary_pairs, favourite_answers, hub_vqa_file, skewed, vqa_from_hub_table,
                        world_vqa_file)
-from .metrics.vqa import vqa_accuracy
+from .metrics.vqa import agreement, vqa_accuracy
 from .models.language_model import chat_prompt
 from .models.vlm import VisionLanguageModel, mask_prompt_labels
 from .profiles import Profile
@@ -211,10 +211,6 @@ def accuracy_by_type(table: pd.DataFrame, predictions: dict[str, Sequence[str]])
 
 
 def exact_match_accuracy(predictions: Sequence[str], human_answers: Sequence[Sequence[str]]) -> float:
-    """VQA accuracy's leave-one-out rule on raw strings, nothing normalised: what the metric would be without
+    """VQA accuracy's three-of-ten rule on raw strings, nothing normalised: what the metric would be without
     its normalisation step."""
-    total = 0.0
-    for prediction, humans in zip(predictions, human_answers, strict=True):
-        matches = [h == prediction for h in humans]
-        total += sum(min(1.0, (sum(matches) - hit) / 3) for hit in matches) / len(humans)
-    return total / len(predictions)
+    return sum(agreement(p, h) for p, h in zip(predictions, human_answers, strict=True)) / len(predictions)

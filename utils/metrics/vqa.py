@@ -77,18 +77,24 @@ def normalize_answer(text: str) -> str:
     return normalize_digits_articles(normalize_punctuation(text.replace("\n", " ").replace("\t", " ").strip()))
 
 
+def agreement(prediction: str, human_answers: Sequence[str]) -> float:
+    """The metric's three-of-ten rule on the strings as given: the mean over left-out humans of
+    min(1, matches among the others / 3). No normalisation."""
+    if not human_answers:
+        raise ValueError("VQA accuracy needs the question's human answers (VQA has ten per question); got none.")
+    matches = [h == prediction for h in human_answers]
+    total = sum(matches)
+    return sum(min(1.0, (total - hit) / 3) for hit in matches) / len(matches)
+
+
 def vqa_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
     """VQA accuracy of one predicted answer against its question's human answers (ten in VQA), as the script
-    computes it: the mean over left-out humans of min(1, matches among the others / 3)."""
-    if not human_answers:
-        raise ValueError("vqa_accuracy needs the question's human answers (VQA has ten per question); got none.")
-    predicted = normalize_answer(prediction)
+    computes it: the prediction normalised, the human answers punctuation-normalised if they differ, then
+    `agreement`."""
     humans = list(human_answers)
     if len(set(humans)) > 1:
         humans = [normalize_punctuation(h) for h in humans]
-    matches = [h == predicted for h in humans]
-    total = sum(matches)
-    return sum(min(1.0, (total - hit) / 3) for hit in matches) / len(humans)
+    return agreement(normalize_answer(prediction), humans)
 
 
 def mean_vqa_accuracy(predictions: Sequence[str], human_answers: Sequence[Sequence[str]]) -> float:
