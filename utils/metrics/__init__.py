@@ -1,6 +1,6 @@
 """Metrics, one module per family: `retrieval` (recall@k over similarity matrices), `captions` (BLEU, ROUGE-L,
-CIDEr-D, tuple F1), `clipscore` (CLIPScore, RefCLIPScore), `facts` (a caption's facts against its scene) and
-`vqa` (VQA accuracy as the official script computes it).
+CIDEr-D, tuple F1), `clipscore` (CLIPScore, RefCLIPScore), `facts` (a caption's facts against its scene),
+`vqa` (VQA accuracy as the official script computes it) and `hallucination` (CHAIR, POPE).
 
 The retrieval and fact metrics are re-exported here, so `from utils.metrics import recall_at_k` works.
 `clipscore` is imported from its module: it needs `utils.clip`, which itself imports this package.
