@@ -23,7 +23,7 @@ from .data import scene_pairs_file
 from .data.vqa import (complementary_pairs, favourite_answers, hub_vqa_file, skewed, vqa_from_hub_table,
                        world_vqa_file)
 from .metrics.vqa import agreement, vqa_accuracy
-from .models.language_model import chat_prompt
+from .models.language_model import chat_prompt, chat_token_ids
 from .models.vlm import VisionLanguageModel, mask_prompt_labels
 from .profiles import Profile
 from .train import train_steps
@@ -149,15 +149,8 @@ def vlm_answers(vlm: VisionLanguageModel, images: ImageSet, table: pd.DataFrame,
 
 def text_batch(tokenizer: PreTrainedTokenizerBase, prompts: Sequence[str], answers: Sequence[str]) -> dict:
     """A training batch for the LM alone: chats right-padded, labels on each answer and its closing eos token."""
-    rows, prompt_lengths = [], []
-    for prompt, answer in zip(prompts, answers, strict=True):
-        prompt_text = chat_prompt(tokenizer, prompt)
-        prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-        answer_ids = tokenizer(chat_prompt(tokenizer, prompt, answer)[len(prompt_text):],
-                               add_special_tokens=False)["input_ids"]
-        rows.append(prompt_ids + answer_ids[:answer_ids.index(tokenizer.eos_token_id) + 1])
-        prompt_lengths.append(len(prompt_ids))
-    batch = tokenizer.pad({"input_ids": rows}, padding_side="right", return_tensors="pt")
+    rows, prompt_lengths = zip(*(chat_token_ids(tokenizer, p, a) for p, a in zip(prompts, answers, strict=True)))
+    batch = tokenizer.pad({"input_ids": list(rows)}, padding_side="right", return_tensors="pt")
     return {**batch, "labels": mask_prompt_labels(batch["input_ids"], torch.tensor(prompt_lengths),
                                                   batch["attention_mask"])}
 

@@ -96,7 +96,7 @@ def ensure_splits(df: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return df
 
 
-def _encoded(image) -> bytes:
+def encoded_image(image) -> bytes:
     """Encoded bytes from what a table may hold: bytes, a Hub image struct {'bytes', 'path'}, or a PIL image."""
     if isinstance(image, dict) and image.get("bytes") is not None:
         return image["bytes"]
@@ -113,7 +113,7 @@ def pairs_from_table(table: pd.DataFrame, image_column: str, caption_column: str
     if missing:
         raise PairsError(f"columns {missing} not found; the table has {list(table.columns)}. "
                          "Pass the names of its image and caption columns.")
-    df = pd.DataFrame({"image": [_encoded(x) for x in table[image_column]],
+    df = pd.DataFrame({"image": [encoded_image(x) for x in table[image_column]],
                        "caption": table[caption_column].astype(str).str.strip().tolist()})
     df = assign_splits(df.reset_index(drop=True), seed=seed)
     validate_pairs(df, source=f"columns {image_column!r}/{caption_column!r}")
@@ -173,7 +173,7 @@ def pairs_from_wide_table(table: pd.DataFrame, image_column: str, caption_column
     if missing or not caption_columns:
         raise PairsError(f"columns {missing or 'for captions'} not found; the table has {list(table.columns)}. "
                          "Pass its image column and the list of its caption columns.")
-    rows = [{"image": _encoded(image), "caption": str(caption).strip(), "image_id": first_id + i}
+    rows = [{"image": encoded_image(image), "caption": str(caption).strip(), "image_id": first_id + i}
             for i, (image, *captions) in enumerate(table[[image_column, *caption_columns]].itertuples(index=False))
             for caption in captions if isinstance(caption, str) and caption.strip()]
     if not rows:

@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..cache import CACHE, artefact_path
 from ..metrics.vqa import normalize_answer
-from .grammar import be, number_word, plural
+from .grammar import be, noun_phrase, number_word, plural, with_article
 from .pairs import PairsError, decode_image, load_pairs
 from .scene_graph import COLORS, SHAPES, Scene
 
@@ -45,20 +45,18 @@ def world_questions(scene: Scene) -> list[tuple[str, str, str]]:
     shape is there, how many of each present shape, their colour, which shape has a colour that only one group
     has, and for each ordered pair of groups one of the four relations."""
     groups = scene.groups()
-    qa = [(f"is there a{'n' if s[0] in 'aeiou' else ''} {s}?", "yes" if s in scene.shapes else "no", "existence")
-          for s in SHAPES]
+    qa = [(f"is there {with_article(s)}?", "yes" if s in scene.shapes else "no", "existence") for s in SHAPES]
     colours = Counter(g.color for g in groups)
     for g in groups:
-        the = f"the {g.shape if g.count == 1 else plural(g.shape)}"
         qa += [(f"how many {plural(g.shape)} are there?", number_word(g.count), "count"),
-               (f"what color {be(g.count)} {the}?", g.color, "color")]
+               (f"what color {be(g.count)} {noun_phrase(g, determiner='the')}?", g.color, "color")]
         if colours[g.color] == 1:
             qa.append((f"what shape is {g.color}?", g.shape, "shape"))
     for i, a in enumerate(groups):
         for b in groups[i + 1:]:
             for relation in ("left of", "right of", "above", "below"):
-                subject = f"the {a.shape if a.count == 1 else plural(a.shape)}"
-                qa.append((f"{be(a.count)} {subject} {relation} the {b.shape if b.count == 1 else plural(b.shape)}?",
+                qa.append((f"{be(a.count)} {noun_phrase(a, determiner='the')} {relation} "
+                           f"{noun_phrase(b, determiner='the')}?",
                            "yes" if scene.holds(a.shape, relation, b.shape) else "no", "relation"))
     return qa
 
@@ -203,7 +201,7 @@ def vqa_from_hub_table(table: pd.DataFrame, limit: int, seed: int = 0) -> pd.Dat
     """VQA v2 rows (columns `image`, `question`, `answers` as dicts with an 'answer', `multiple_choice_answer`,
     `question_type`, `answer_type`, `image_id`) -> the contract; `limit` questions drawn with `seed`, their
     images split 80/10/10 into train, val and test."""
-    from .convert import _encoded
+    from .convert import encoded_image
 
     needed = ["image", "question", "answers", "multiple_choice_answer", "question_type", "answer_type", "image_id"]
     missing = [c for c in needed if c not in table.columns]
@@ -215,7 +213,7 @@ def vqa_from_hub_table(table: pd.DataFrame, limit: int, seed: int = 0) -> pd.Dat
     split_of = {image_id: "test" if k < len(ids) // 10 else "val" if k < len(ids) // 5 else "train"
                 for k, image_id in enumerate(ids)}
     return pd.DataFrame({
-        "image": [_encoded(image) for image in table["image"]], "question": table["question"].str.lower().tolist(),
+        "image": [encoded_image(image) for image in table["image"]], "question": table["question"].str.lower().tolist(),
         "answer": table["multiple_choice_answer"].tolist(),
         "answers": [[a["answer"] for a in answers] for answers in table["answers"]],
         "question_type": table["question_type"].tolist(), "answer_type": table["answer_type"].tolist(),

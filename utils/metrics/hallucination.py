@@ -13,7 +13,7 @@ import random
 from collections import Counter
 from collections.abc import Sequence
 
-from ..data.grammar import parse
+from ..data.grammar import parse, with_article
 from ..data.scene_graph import SHAPES, Scene, absent_by_co_occurrence
 
 POPE_SETTINGS = ("random", "popular", "adversarial")
@@ -58,7 +58,7 @@ def pope_questions(scenes: Sequence[Scene], setting: str, per_image: int = 3,
         else:
             negatives = absent_by_co_occurrence(scene)[:n]
         positives = rng.sample(sorted(scene.shapes), n)
-        out += [(i, f"is there a{'n' if s[0] in 'aeiou' else ''} {s} in the image?", answer)
+        out += [(i, f"is there {with_article(s)} in the image?", answer)
                 for answer, shapes in (("yes", positives), ("no", negatives)) for s in shapes]
     return out
 

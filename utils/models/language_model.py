@@ -40,6 +40,22 @@ def chat_prompt(tokenizer: PreTrainedTokenizerBase, user: str, answer: str | Non
     return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=answer is None)
 
 
+def chat_token_ids(tokenizer: PreTrainedTokenizerBase, user: str, answer: str | None = None) -> tuple[list[int], int]:
+    """Token ids of a one-exchange chat and the length of its prompt part (which ends with the assistant turn
+    opened). With `answer`, the ids go on to the answer and the eos token that closes it (not what the template
+    writes after it)."""
+    prompt_text = chat_prompt(tokenizer, user)
+    prompt_ids = tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+    if answer is None:
+        return prompt_ids, len(prompt_ids)
+    chat_text = chat_prompt(tokenizer, user, answer)
+    answer_ids = tokenizer(chat_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
+    if not chat_text.startswith(prompt_text) or tokenizer.eos_token_id not in answer_ids:
+        raise ValueError("the tokenizer's chat template must write the prompt, then the answer closed by the "
+                         f"eos token {tokenizer.eos_token!r} (as ChatML does).")
+    return prompt_ids + answer_ids[:answer_ids.index(tokenizer.eos_token_id) + 1], len(prompt_ids)
+
+
 @torch.no_grad()
 def reply(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, user: str, max_new_tokens: int = 32) -> str:
     """The model's greedy answer to one user message, up to its end-of-turn token."""

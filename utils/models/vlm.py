@@ -17,7 +17,7 @@ from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 from .connectors import MLPConnector, pixel_shuffle, shuffled_grid
-from .language_model import chat_prompt
+from .language_model import chat_token_ids
 from .vision_tower import VisionTower
 
 IMAGE_TOKEN = "<image>"
@@ -130,23 +130,9 @@ class VisionLanguageModel(nn.Module):
                        labels=labels)
 
     def _tokenize(self, prompt: str, answer: str | None = None) -> tuple[list[int], int]:
-        """Token ids of the chat and the length of its prompt part.
-
-        The user turn is the image placeholders, a newline and `prompt`; the prompt part ends with the assistant
-        turn opened. With `answer`, the ids go on to the answer and the eos token that closes it (not what the
-        template writes after it).
-        """
-        user = IMAGE_TOKEN * self.num_image_tokens + "\n" + prompt
-        prompt_text = chat_prompt(self.tokenizer, user)
-        prompt_ids = self.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
-        if answer is None:
-            return prompt_ids, len(prompt_ids)
-        chat_text = chat_prompt(self.tokenizer, user, answer)
-        answer_ids = self.tokenizer(chat_text[len(prompt_text):], add_special_tokens=False)["input_ids"]
-        if not chat_text.startswith(prompt_text) or self.tokenizer.eos_token_id not in answer_ids:
-            raise ValueError("the tokenizer's chat template must write the prompt, then the answer closed by the "
-                             f"eos token {self.tokenizer.eos_token!r} (as ChatML does).")
-        return prompt_ids + answer_ids[:answer_ids.index(self.tokenizer.eos_token_id) + 1], len(prompt_ids)
+        """Token ids of the chat and the length of its prompt part (`chat_token_ids`); the user turn is the image
+        placeholders, a newline and `prompt`."""
+        return chat_token_ids(self.tokenizer, IMAGE_TOKEN * self.num_image_tokens + "\n" + prompt, answer)
 
     def collate(self, images, prompts: list[str], answers: list[str]) -> dict[str, torch.Tensor]:
         """A training batch (CPU tensors) for `forward`: images (B, 3, H, W) or a sequence of (3, H, W) tensors.
