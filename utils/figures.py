@@ -208,10 +208,25 @@ def llava_captioner():
     return fig
 
 
+_TRAINED, _LM = "#c44e52", "#8172b3"
+
+
+def _input_sequence(ax, n_image: int, n_text: int, source: tuple[float, float], label: str, lm_label: str):
+    """An LM's input row (image tokens from `source`, then text tokens) feeding the language-model box above it."""
+    for k in range(n_image + n_text):
+        x = 0.6 + 0.55 * k + (0.25 if k >= n_image else 0)
+        ax.add_patch(Rectangle((x, 4.3), 0.42, 0.5, facecolor=_TRAINED if k < n_image else "#8c8c8c",
+                               edgecolor="black", lw=0.5))
+    _arrow(ax, source, (0.6 + 0.275 * n_image, 4.25), color=_TRAINED)
+    ax.text(5.0, 5.1, label, ha="center", fontsize=7.5)
+    _box(ax, 0.6, 6.0, 8.6, 2.2, lm_label, _LM, fontsize=8.5)
+    _arrow(ax, (4.9, 4.85), (4.9, 5.95))
+
+
 def three_connectors():
     """LLaVA, Flamingo and BLIP-2 side by side: where the image enters the language model, and what is trained."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 4.2))
-    trained, frozen_lm = "#c44e52", "#8172b3"
+    trained, frozen_lm = _TRAINED, _LM
     for ax, title in zip(axes, ["LLaVA: project every patch", "Flamingo: cross-attend from inside",
                                 "BLIP-2: query, then prompt"]):
         ax.set(xlim=(0, 10), ylim=(0, 10), aspect="equal", title=title)
@@ -226,14 +241,8 @@ def three_connectors():
     _arrow(ax, (5.25, 1.0), (5.65, 1.0))
     _box(ax, 5.7, 2.3, 3.2, 1.0, "MLP (trained)", trained, fontsize=8)
     _arrow(ax, (7.3, 1.3), (7.3, 2.25))
-    for k in range(6):
-        ax.add_patch(Rectangle((0.6 + 0.55 * k, 4.3), 0.42, 0.5, facecolor=trained, edgecolor="black", lw=0.5))
-    for k in range(5):
-        ax.add_patch(Rectangle((4.0 + 0.55 * k, 4.3), 0.42, 0.5, facecolor="#8c8c8c", edgecolor="black", lw=0.5))
-    _arrow(ax, (7.3, 3.35), (2.6, 4.25), color=trained)
-    ax.text(5.0, 5.1, "N image tokens + text tokens", ha="center", fontsize=7.5)
-    _box(ax, 0.6, 6.0, 8.6, 2.2, "language model\n(stage 1 frozen, stage 2 trained)", frozen_lm, fontsize=8.5)
-    _arrow(ax, (4.9, 4.85), (4.9, 5.95))
+    _input_sequence(ax, 6, 5, (7.3, 3.35), "N image tokens + text tokens",
+                    "language model\n(stage 1 frozen, stage 2 trained)")
     # Flamingo: a resampler to a few latents, read by gated cross-attention layers between frozen LM blocks
     ax = axes[1]
     _box(ax, 5.7, 0.45, 3.6, 1.1, "Perceiver\nresampler (trained)", trained, fontsize=7.5)
@@ -254,14 +263,7 @@ def three_connectors():
     _arrow(ax, (5.25, 1.0), (5.65, 1.0))
     _box(ax, 5.7, 2.3, 3.6, 0.9, "linear (trained)", trained, fontsize=8)
     _arrow(ax, (7.5, 1.6), (7.5, 2.25))
-    for k in range(3):
-        ax.add_patch(Rectangle((0.6 + 0.55 * k, 4.3), 0.42, 0.5, facecolor=trained, edgecolor="black", lw=0.5))
-    for k in range(8):
-        ax.add_patch(Rectangle((2.5 + 0.55 * k, 4.3), 0.42, 0.5, facecolor="#8c8c8c", edgecolor="black", lw=0.5))
-    _arrow(ax, (7.5, 3.25), (1.6, 4.25), color=trained)
-    ax.text(5.0, 5.1, "32 soft-prompt tokens + text tokens", ha="center", fontsize=7.5)
-    _box(ax, 0.6, 6.0, 8.6, 2.2, "language model (frozen)", frozen_lm, fontsize=8.5)
-    _arrow(ax, (4.9, 4.85), (4.9, 5.95))
+    _input_sequence(ax, 3, 8, (7.5, 3.25), "32 soft-prompt tokens + text tokens", "language model (frozen)")
     fig.tight_layout()
     return fig
 

@@ -20,7 +20,8 @@ from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .captioning import OFFLINE_DATA as SCENES, ImageSet, example_batches, train_stage
 from .data import scene_pairs_file
-from .data.vqa import (complementary_pairs, favourite_answers, hub_vqa_file, skewed, vqa_from_hub_table,
+from .data.pairs import hub_file
+from .data.vqa import (complementary_pairs, favourite_answers, save_vqa, skewed, vqa_from_hub_table,
                        world_vqa_file)
 from .metrics.vqa import agreement, vqa_accuracy
 from .models.language_model import chat_prompt, chat_token_ids
@@ -73,9 +74,9 @@ def vqa_file(profile: Profile) -> Path:
         return world_vqa_file(scene_pairs_file(image_size=profile.image_size, **SCENES))
     from .data.convert import hub_table
 
-    return hub_vqa_file(HUB_DATA["repo_id"], lambda: vqa_from_hub_table(hub_table(HUB_DATA["repo_id"],
-                                                                                   HUB_DATA["split"]),
-                                                                         HUB_DATA["limit"]))
+    return hub_file(HUB_DATA["repo_id"], "vqa.parquet",
+                    lambda: vqa_from_hub_table(hub_table(HUB_DATA["repo_id"], HUB_DATA["split"]), HUB_DATA["limit"]),
+                    save_vqa)
 
 
 @dataclass

@@ -123,9 +123,16 @@ def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64, world: str 
     return path
 
 
+def hub_file(repo_id: str, name: str, convert: Callable[[], pd.DataFrame],
+             save: Callable[[pd.DataFrame, Path], Path]) -> Path:
+    """A Hub data set converted once by `convert()` and written by `save(table, path)` to the course cache as
+    `name` (e.g. "pairs.parquet"); its path."""
+    path = CACHE / "domains" / repo_id.replace("/", "--") / name
+    if not path.exists():
+        save(convert(), path)
+    return path
+
+
 def hub_pairs_file(repo_id: str, convert: Callable[[], pd.DataFrame]) -> Path:
     """A Hub data set converted to `pairs.parquet` once, by `convert()`, and kept in the course cache; its path."""
-    path = CACHE / "domains" / repo_id.replace("/", "--") / "pairs.parquet"
-    if not path.exists():
-        save_pairs(convert(), path)
-    return path
+    return hub_file(repo_id, "pairs.parquet", convert, save_pairs)

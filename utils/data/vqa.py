@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..cache import CACHE, artefact_path
+from ..cache import artefact_path
 from ..metrics.vqa import normalize_answer
 from .grammar import be, noun_phrase, number_word, plural, with_article
 from .pairs import PairsError, decode_image, load_pairs
@@ -187,14 +187,6 @@ def load_vqa(path: str | Path) -> pd.DataFrame:
         df["answers"] = [list(a) if isinstance(a, np.ndarray) else a for a in df["answers"]]
     validate_vqa(df, source=str(path))
     return df
-
-
-def hub_vqa_file(repo_id: str, convert: Callable[[], pd.DataFrame]) -> Path:
-    """A Hub VQA set converted once by `convert()` and kept in the course cache; its path."""
-    path = CACHE / "domains" / repo_id.replace("/", "--") / "vqa.parquet"
-    if not path.exists():
-        save_vqa(convert(), path)
-    return path
 
 
 def vqa_from_hub_table(table: pd.DataFrame, limit: int, seed: int = 0) -> pd.DataFrame:
