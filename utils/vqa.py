@@ -12,17 +12,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .captioning import OFFLINE_DATA as SCENES, ImageSet, example_batches, train_stage
-from .data import scene_pairs_file
+from .data import ensure_splits, scene_pairs_file
 from .data.pairs import hub_file
-from .data.vqa import (complementary_pairs, favourite_answers, save_vqa, skewed, vqa_from_hub_table,
-                       world_vqa_file)
+from .data.vqa import (complementary_pairs, favourite_answers, majority_answer, save_vqa, skewed,
+                       vqa_from_hub_table, world_vqa_file)
 from .metrics.vqa import agreement, vqa_accuracy
 from .models.language_model import chat_prompt, chat_token_ids
 from .models.vlm import VisionLanguageModel, mask_prompt_labels
@@ -93,14 +92,11 @@ class VQASplits:
 def vqa_splits(df: pd.DataFrame, recipe: VQARecipe) -> VQASplits:
     """Split a VQA table into `VQASplits`: training questions skewed towards their group's favourite answer, test
     questions skewed towards the same favourites, and the test questions' complementary pairs. Without a `split`
-    column, images are split 80/10/10 at random (seeded); images are told apart by `image_id` if there is one."""
-    key = df["image_id"] if "image_id" in df.columns else df["image"]
-    ids = list(dict.fromkeys(key))
-    index = {k: i for i, k in enumerate(ids)}
+    column, images are split 80/10/10 by `data.ensure_splits`; images are told apart by `image_id` if there is one."""
     if "split" not in df.columns:
-        order = np.random.default_rng(recipe.seed).permutation(len(ids))
-        split_of = ["test" if rank < len(ids) // 10 else "val" if rank < len(ids) // 5 else "train" for rank in order]
-        df = df.assign(split=[split_of[index[k]] for k in key])
+        df = ensure_splits(df, recipe.seed)
+    key = df["image_id"] if "image_id" in df.columns else df["image"]
+    index = {k: i for i, k in enumerate(dict.fromkeys(key))}
     df = df.assign(image_index=[index[k] for k in key])
     train, test = df[df["split"] == "train"], df[df["split"] == "test"]
     if train.empty or test.empty:
@@ -191,7 +187,7 @@ def blind_answers(lm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, quest
 def majority_baseline(train: pd.DataFrame, table: pd.DataFrame) -> list[str]:
     """The training split's most common answer, given to every question (a "prior" answer that ignores both the
     image and the question)."""
-    return [train["answer"].value_counts().index[0]] * len(table)
+    return [majority_answer(list(train["answer"]))] * len(table)
 
 
 def accuracy_by_type(table: pd.DataFrame, predictions: dict[str, Sequence[str]]) -> pd.DataFrame:

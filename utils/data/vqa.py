@@ -193,7 +193,7 @@ def vqa_from_hub_table(table: pd.DataFrame, limit: int, seed: int = 0) -> pd.Dat
     """VQA v2 rows (columns `image`, `question`, `answers` as dicts with an 'answer', `multiple_choice_answer`,
     `question_type`, `answer_type`, `image_id`) -> the contract; `limit` questions drawn with `seed`, their
     images split 80/10/10 into train, val and test."""
-    from .convert import encoded_image
+    from .convert import assign_splits, encoded_image
 
     needed = ["image", "question", "answers", "multiple_choice_answer", "question_type", "answer_type", "image_id"]
     missing = [c for c in needed if c not in table.columns]
@@ -201,15 +201,12 @@ def vqa_from_hub_table(table: pd.DataFrame, limit: int, seed: int = 0) -> pd.Dat
         raise PairsError(f"columns {missing} not found in the Hub table (it has {list(table.columns)}); pass a "
                          "VQA v2 table such as lmms-lab/VQAv2.")
     table = table.sample(n=min(limit, len(table)), random_state=seed)
-    ids = table["image_id"].drop_duplicates().sample(frac=1.0, random_state=seed).tolist()
-    split_of = {image_id: "test" if k < len(ids) // 10 else "val" if k < len(ids) // 5 else "train"
-                for k, image_id in enumerate(ids)}
-    return pd.DataFrame({
+    return assign_splits(pd.DataFrame({
         "image": [encoded_image(image) for image in table["image"]], "question": table["question"].str.lower().tolist(),
         "answer": table["multiple_choice_answer"].tolist(),
         "answers": [[a["answer"] for a in answers] for answers in table["answers"]],
         "question_type": table["question_type"].tolist(), "answer_type": table["answer_type"].tolist(),
-        "image_id": [int(i) for i in table["image_id"]], "split": [split_of[i] for i in table["image_id"]]})
+        "image_id": [int(i) for i in table["image_id"]]}), seed=seed)
 
 
 # language bias: a skewed split, and a balanced one
