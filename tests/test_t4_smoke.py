@@ -31,6 +31,7 @@ TINY_KNOBS = {
     "06_captioner": {"stage1_steps": 2, "stage2_steps": 2, "test_images": 4},
     "07_caption_metrics": {"n_scenes": 80, "n_images": 8},  # 64 training images for the neighbour baseline
     "08_vqa": {"stage2_steps": 2, "blind_steps": 2},
+    "09_connectors": {"steps": 2},
 }
 # What each lab must reach on t4, besides the t4 profile itself: a stand-in line of t4_smoke.
 REACHES = {
@@ -43,6 +44,8 @@ REACHES = {
     "07_caption_metrics": ["open_clip weights"],
     "08_vqa": ["open_clip weights", "Hub dataset lmms-lab/VQAv2",
                "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
+    "09_connectors": ["open_clip weights", "Hub dataset lmms-lab/VQAv2",
+                      "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_TIMEOUT = 300  # seconds

@@ -14,13 +14,14 @@ import hashlib
 import json
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .cache import artefact_path, fingerprint, pairs_fingerprint
 from .clip import profile_clip, profile_clip_id
@@ -103,14 +104,21 @@ class RememberingTower(VisionTower):
         return self.memory(pixel_values)
 
 
-def build_captioner(profile: Profile, recipe: CaptionRecipe) -> tuple[VisionLanguageModel, Callable]:
-    """A fresh captioner (seeded connector) from the profile's CLIP image encoder and LM, and CLIP's `preprocess`."""
+def vlm_parts(profile: Profile, recipe: CaptionRecipe) -> tuple[VisionTower, PreTrainedModel, PreTrainedTokenizerBase,
+                                                                 Callable]:
+    """The profile's frozen vision tower (the recipe's block; remembering patch tokens if the recipe says so),
+    its LM and tokenizer, and CLIP's `preprocess`; the torch seed is set to the recipe's, for the connector next."""
     clip_model, preprocess, _ = profile_clip(profile, world="scenes")
     lm, tokenizer = load_language_model(profile)
     torch.manual_seed(recipe.seed)
     tower = (RememberingTower if recipe.remember_patch_tokens else VisionTower)(clip_model.visual, recipe.layer)
-    vlm = VisionLanguageModel(tower, lm, tokenizer, recipe.connector_layers, recipe.shuffle_factor)
-    return vlm, preprocess
+    return tower, lm, tokenizer, preprocess
+
+
+def build_captioner(profile: Profile, recipe: CaptionRecipe) -> tuple[VisionLanguageModel, Callable]:
+    """A fresh captioner (seeded connector) from the profile's CLIP image encoder and LM, and CLIP's `preprocess`."""
+    tower, lm, tokenizer, preprocess = vlm_parts(profile, recipe)
+    return VisionLanguageModel(tower, lm, tokenizer, recipe.connector_layers, recipe.shuffle_factor), preprocess
 
 
 def parts_id(profile: Profile) -> dict[str, str]:
@@ -132,19 +140,37 @@ def parameter_table(vlm: VisionLanguageModel) -> pd.DataFrame:
 
 # the data
 
+PIXEL_MEMORY_BYTES = 512 * 2 ** 20  # the most preprocessed images an ImageSet keeps (offline: all; t4: ~900)
+
+
 @dataclass
 class ImageSet:
     """Images (encoded bytes) that training examples and questions refer to by index."""
 
     images: list[bytes]
+    _memory: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.images)
 
     def pixels(self, preprocess: Callable, indices: Iterable[int] | None = None) -> torch.Tensor:
-        """The images at `indices` (default: all), decoded and preprocessed for the vision tower."""
+        """The images at `indices` (default: all), decoded and preprocessed for the vision tower.
+
+        Each image is decoded once and kept (up to `PIXEL_MEMORY_BYTES`): training draws it again every epoch.
+        `preprocess` must be deterministic, as CLIP's evaluation transform is.
+        """
         indices = range(len(self)) if indices is None else indices
-        return torch.stack([preprocess(decode_image(self.images[i])) for i in indices])
+        out = []
+        for i in indices:
+            key = (preprocess, int(i))
+            if key not in self._memory:
+                x = preprocess(decode_image(self.images[i]))
+                if (len(self._memory) + 1) * x.numel() * x.element_size() > PIXEL_MEMORY_BYTES:
+                    out.append(x)
+                    continue
+                self._memory[key] = x
+            out.append(self._memory[key])
+        return torch.stack(out)
 
 
 @dataclass

@@ -95,20 +95,27 @@ def vqa_splits(df: pd.DataFrame, recipe: VQARecipe) -> VQASplits:
     column, images are split 80/10/10 by `data.ensure_splits`; images are told apart by `image_id` if there is one."""
     if "split" not in df.columns:
         df = ensure_splits(df, recipe.seed)
-    key = df["image_id"] if "image_id" in df.columns else df["image"]
-    index = {k: i for i, k in enumerate(dict.fromkeys(key))}
-    df = df.assign(image_index=[index[k] for k in key])
+    images, df = indexed_images(df)
     train, test = df[df["split"] == "train"], df[df["split"] == "test"]
     if train.empty or test.empty:
         raise ValueError(f"the VQA table has {len(train)} training and {len(test)} test questions; it needs both "
                          "(mark some images' questions 'train' and some 'test' in its 'split' column, or drop the "
                          "column to have images split 80/10/10).")
     favourites = favourite_answers(train, recipe.bias_by)
-    return VQASplits(ImageSet(list(df.drop_duplicates("image_index").sort_values("image_index")["image"])),
+    return VQASplits(images,
                      skewed(train, favourites, recipe.bias_by, recipe.keep_other, recipe.seed),
                      _sample(skewed(test, favourites, recipe.bias_by, recipe.keep_other, recipe.seed + 1),
                              recipe.skewed_test_questions, recipe.seed),
                      complementary_pairs(test))
+
+
+def indexed_images(df: pd.DataFrame) -> tuple[ImageSet, pd.DataFrame]:
+    """The distinct images of a question table (told apart by `image_id` if there is one, else by their bytes)
+    and the table with a column `image_index` pointing into them."""
+    key = df["image_id"] if "image_id" in df.columns else df["image"]
+    index = {k: i for i, k in enumerate(dict.fromkeys(key))}
+    df = df.assign(image_index=[index[k] for k in key])
+    return ImageSet(list(df.drop_duplicates("image_index").sort_values("image_index")["image"])), df
 
 
 def _sample(df: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:

@@ -72,11 +72,13 @@ class VisionLanguageModel(nn.Module):
 
     Adds the `IMAGE_TOKEN` placeholder to `tokenizer` (resizing the LM's embeddings if needed) and starts in
     stage 1 (see `set_stage`). `connector_layers`: 1 (LLaVA-1) or 2 (LLaVA-1.5); `shuffle_factor` f merges
-    f x f patches into one token, so the LM reads (grid / f)^2 image tokens.
+    f x f patches into one token, so the LM reads (grid / f)^2 image tokens. Another `connector` (a module from
+    patch tokens (B, P, width) to (B, N, LM width) with an attribute `num_tokens` = N, e.g. a `QFormer`) replaces
+    the MLP and the pixel shuffle.
     """
 
     def __init__(self, vision_tower: VisionTower, lm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
-                 connector_layers: int = 2, shuffle_factor: int = 1):
+                 connector_layers: int = 2, shuffle_factor: int = 1, connector: nn.Module | None = None):
         super().__init__()
         if tokenizer.eos_token_id is None:
             raise ValueError("the tokenizer has no eos token: the VLM needs one to end answers and generation.")
@@ -87,10 +89,17 @@ class VisionLanguageModel(nn.Module):
             lm.resize_token_embeddings(len(tokenizer), mean_resizing=False)
         self.vision_tower, self.lm, self.tokenizer = vision_tower, lm, tokenizer
         self.image_token_id = tokenizer.convert_tokens_to_ids(IMAGE_TOKEN)
-        self.shuffle_factor = shuffle_factor
-        self.num_image_tokens = shuffled_grid(vision_tower.grid, shuffle_factor) ** 2
-        self.connector = MLPConnector(vision_tower.width * shuffle_factor ** 2, lm.get_input_embeddings().embedding_dim,
-                                      connector_layers).to(lm.device)
+        if connector is None:
+            self.shuffle_factor = shuffle_factor
+            self.num_image_tokens = shuffled_grid(vision_tower.grid, shuffle_factor) ** 2
+            connector = MLPConnector(vision_tower.width * shuffle_factor ** 2, lm.get_input_embeddings().embedding_dim,
+                                     connector_layers)
+        elif not hasattr(connector, "num_tokens"):
+            raise ValueError(f"a connector passed to VisionLanguageModel needs an attribute `num_tokens` (how many "
+                             f"vectors it gives the LM per image); {type(connector).__name__} has none.")
+        else:
+            self.shuffle_factor, self.num_image_tokens = 1, connector.num_tokens
+        self.connector = connector.to(lm.device)
         self.set_stage(1)
 
     @property
@@ -102,17 +111,19 @@ class VisionLanguageModel(nn.Module):
         connector and the LM. The vision tower stays frozen in both."""
         if stage not in (1, 2):
             raise ValueError(f"stage {stage!r}: use 1 (connector only) or 2 (connector and language model).")
-        self.connector.requires_grad_(True)
         self.lm.requires_grad_(stage == 2)
+        self.connector.requires_grad_(True)  # after the LM: a connector may live inside it (`CrossAttentionVLM`)
         self.stage = stage
 
     def parameter_counts(self) -> dict[str, dict[str, int]]:
         """{part: {"total": n, "trainable": n}} for the vision tower, connector, language model and all."""
-        parts = {"vision tower": self.vision_tower, "connector": self.connector, "language model": self.lm,
-                 "all": self}
-        return {name: {"total": sum(p.numel() for p in part.parameters()),
-                       "trainable": sum(p.numel() for p in part.parameters() if p.requires_grad)}
-                for name, part in parts.items()}
+        in_connector = {id(p) for p in self.connector.parameters()}
+        parts = {"vision tower": list(self.vision_tower.parameters()), "connector": list(self.connector.parameters()),
+                 "language model": [p for p in self.lm.parameters() if id(p) not in in_connector],
+                 "all": list(self.parameters())}
+        return {name: {"total": sum(p.numel() for p in params),
+                       "trainable": sum(p.numel() for p in params if p.requires_grad)}
+                for name, params in parts.items()}
 
     def encode_images(self, pixel_values: torch.Tensor) -> torch.Tensor:
         """(B, 3, H, W) preprocessed images -> (B, num_image_tokens, LM width) image embeddings."""
@@ -168,6 +179,8 @@ class VisionLanguageModel(nn.Module):
 
     def save(self, folder: str | Path) -> None:
         """Write the LM, tokenizer and connector to `folder`; the frozen vision tower is only fingerprinted."""
+        if not isinstance(self.connector, MLPConnector):
+            raise TypeError(f"save writes models with the MLP connector; this one has a {type(self.connector).__name__}.")
         folder = Path(folder)
         self.lm.save_pretrained(folder / "lm")
         self.tokenizer.save_pretrained(folder / "tokenizer")
