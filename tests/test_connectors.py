@@ -13,6 +13,7 @@ from utils.models.flamingo import CrossAttendingLayer, CrossAttentionVLM, GatedC
 from utils.models.vlm import VisionLanguageModel
 from utils.models.world_lm import tiny_llama
 from utils.models.world_tokenizer import build_tokenizer
+from utils.profiles import PROFILES
 from utils.train import train_steps
 
 CORPUS = ["a red cube left of a blue ball.", "what color is the cube? red", "what shape is blue? ball"]
@@ -96,15 +97,10 @@ def test_flamingo_training_opens_the_gates_and_generates(tower):
     tokenizer = build_tokenizer(CORPUS, vocab_size=300)
     vlm = CrossAttentionVLM(tower, fresh_lm(tokenizer), tokenizer, num_latents=4)
     batch = vlm.collate(images(4), ["what color is the cube?"] * 4, ["red", "blue", "red", "blue"])
-    train_steps(vlm, [batch], compare_profile(), lr=1e-2, steps=5, desc="test")
+    train_steps(vlm, [batch], PROFILES["offline"], lr=1e-2, steps=5, desc="test")
     assert max(abs(g) for gates in vlm.gates().values() for g in gates.values()) > 0.01
     out = vlm.generate(images(2), ["what color is the cube?"] * 2, max_new_tokens=3, num_beams=2)
     assert len(out) == 2 and all(isinstance(text, str) for text in out)
-
-
-def compare_profile():
-    from utils.profiles import PROFILES
-    return PROFILES["offline"]
 
 
 def test_vlm_with_a_qformer_splices_its_queries(tower):
