@@ -155,7 +155,8 @@ def train_and_score(name: str, splits: QuestionSplits, profile: Profile, recipe:
     losses = train_stage(vlm, batches, stage, recipe, profile)
     seconds = (time.perf_counter() - start) / len(losses)
     answers = vlm_answers(vlm, splits.images, splits.test, preprocess, profile, recipe)
-    return vlm, {**_accuracies(splits.test, answers), "image tokens attended": image_tokens(vlm), "image tokens in the sequence": vlm.num_image_tokens,
+    return vlm, {**_accuracies(splits.test, answers), "image tokens attended": image_tokens(vlm),
+                 "image tokens in the sequence": vlm.num_image_tokens,
                  "connector parameters": counts["connector"]["total"],
                  "trainable parameters": counts["all"]["trainable"], "s per step": seconds, "losses": losses}
 
@@ -173,17 +174,17 @@ def question_only_baseline(splits: QuestionSplits) -> dict:
     favourite = favourite_answers(splits.train, "question")
     fallback = majority_answer(list(splits.train["answer"]))
     answers = [favourite.get(q, fallback) for q in splits.test["question"]]
-    return {**_accuracies(splits.test, answers), "image tokens attended": 0, "image tokens in the sequence": 0, "connector parameters": 0,
-            "trainable parameters": 0}
+    return {**_accuracies(splits.test, answers), "image tokens attended": 0, "image tokens in the sequence": 0,
+            "connector parameters": 0, "trainable parameters": 0}
 
 
 @torch.no_grad()
-def logits_gap_to_frozen_lm(vlm: CrossAttentionVLM, frozen_lm: nn.Module, pixel_values: torch.Tensor,
-                            input_ids: torch.Tensor, attention_mask: torch.Tensor) -> float:
-    """Largest |logit difference| between the Flamingo model (image in) and the LM alone, on the LM's vocabulary."""
+def logits_gap_to_frozen_lm(vlm: CrossAttentionVLM, frozen_lm: nn.Module, batch: dict) -> float:
+    """Largest |logit difference| between the Flamingo model (given the batch's images) and the LM alone on the
+    batch's tokens (a `collate` batch), over the LM's vocabulary."""
     vlm.eval()
-    with_image = vlm(pixel_values, input_ids, attention_mask).logits
-    alone = frozen_lm(input_ids=input_ids, attention_mask=attention_mask).logits
+    with_image = vlm(batch["pixel_values"], batch["input_ids"], batch["attention_mask"]).logits
+    alone = frozen_lm(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     return (with_image[..., :alone.shape[-1]] - alone).abs().max().item()
 
 
@@ -212,9 +213,10 @@ def check_cross_attention_block(block: type[nn.Module], dim: int = 16, heads: in
                 model.ff_gate.fill_(gates[1])
         with torch.no_grad():
             expected, got = reference(x, media), yours(x, media)
-        if got.shape != expected.shape or not torch.allclose(got, expected, atol=1e-5):
+        if got.shape != expected.shape:
+            raise AssertionError(f"{case}: your block returns shape {tuple(got.shape)}, expected "
+                                 f"{tuple(expected.shape)}")
+        if not torch.allclose(got, expected, atol=1e-5):
             raise AssertionError(f"{case}: your block's output differs from the reference's "
-                                 f"(largest difference {(got - expected).abs().max().item():.3g})"
-                                 if got.shape == expected.shape else
-                                 f"{case}: your block returns shape {tuple(got.shape)}, expected {tuple(expected.shape)}")
+                                 f"(largest difference {(got - expected).abs().max().item():.3g})")
         print(f"{case}: same output")

@@ -180,7 +180,8 @@ class VisionLanguageModel(nn.Module):
     def save(self, folder: str | Path) -> None:
         """Write the LM, tokenizer and connector to `folder`; the frozen vision tower is only fingerprinted."""
         if not isinstance(self.connector, MLPConnector):
-            raise TypeError(f"save writes models with the MLP connector; this one has a {type(self.connector).__name__}.")
+            raise TypeError(f"save writes models with the MLP connector; this one has a "
+                            f"{type(self.connector).__name__}.")
         folder = Path(folder)
         self.lm.save_pretrained(folder / "lm")
         self.tokenizer.save_pretrained(folder / "tokenizer")
