@@ -9,6 +9,12 @@ import torch
 from PIL import Image
 
 
+def literal(text: str) -> str:
+    """`text` as matplotlib should print it: data (captions, class names, a model's output) may hold `$`,
+    which matplotlib would otherwise parse as the start of a formula and fail on."""
+    return text.replace("$", r"\$")
+
+
 def loss_curve(losses: list[float] | dict[str, list[float]], title: str = "training loss", smooth: int = 10):
     """Per-step loss (raw and moving average); a dict draws one smoothed curve per run."""
     runs = losses if isinstance(losses, dict) else {"loss": losses}
@@ -74,8 +80,9 @@ def similarity_matrix(sim: torch.Tensor, row_labels: list[str], col_labels: list
     """Heat map of a small similarity matrix with its labels."""
     fig, ax = plt.subplots(figsize=(1 + 0.6 * sim.shape[1], 1 + 0.45 * sim.shape[0]))
     im = ax.imshow(sim.numpy(), cmap="viridis")
-    ax.set_yticks(range(len(row_labels)), row_labels, fontsize=8)
-    ax.set_xticks(range(sim.shape[1]), col_labels or [str(i) for i in range(sim.shape[1])], fontsize=8, rotation=90)
+    ax.set_yticks(range(len(row_labels)), [literal(t) for t in row_labels], fontsize=8)
+    ax.set_xticks(range(sim.shape[1]), [literal(t) for t in col_labels or map(str, range(sim.shape[1]))], fontsize=8,
+                  rotation=90)
     ax.set(title=title)
     fig.colorbar(im, ax=ax, shrink=0.8)
     return fig
@@ -85,7 +92,7 @@ def image_grid(images: list[Image.Image], titles: list[str], cols: int = 8, titl
                wrap: int = 22):
     """Thumbnails with a caption each, wrapped to `wrap` characters a line."""
     rows = (len(images) + cols - 1) // cols
-    titles = ["\n".join(textwrap.fill(line, wrap) for line in t.splitlines()) for t in titles]
+    titles = ["\n".join(textwrap.fill(literal(line), wrap) for line in t.splitlines()) for t in titles]
     lines = max(t.count("\n") + 1 for t in titles)
     fig, axes = plt.subplots(rows, cols, figsize=(1.8 * cols, (1.7 + 0.16 * lines) * rows), squeeze=False)
     for ax in axes.flat:
@@ -105,7 +112,7 @@ def embedding_map(ax, xy: np.ndarray, labels: torch.Tensor, class_names: list[st
     cmap = plt.get_cmap("tab10")
     for c, name in enumerate(class_names):
         pts = xy[:n_images][labels.numpy() == c]
-        ax.scatter(pts[:, 0], pts[:, 1], s=5, alpha=0.5, color=cmap(c % 10), label=name)
+        ax.scatter(pts[:, 0], pts[:, 1], s=5, alpha=0.5, color=cmap(c % 10), label=literal(name))
         ax.scatter(*xy[n_images + c], marker="*", s=250, color=cmap(c % 10), edgecolor="black", linewidth=0.8)
     ax.set(title=title, xticks=[], yticks=[])
 
@@ -140,8 +147,9 @@ def confusion(ax, counts: torch.Tensor, class_names: list[str], title: str):
     for (i, j), r in np.ndenumerate(rates.numpy()):
         if r >= 0.005:
             ax.text(j, i, f"{r:.2f}", ha="center", va="center", fontsize=7, color="white" if r > 0.5 else "black")
-    ax.set_xticks(range(len(class_names)), class_names, rotation=45)
-    ax.set_yticks(range(len(class_names)), class_names)
+    names = [literal(name) for name in class_names]
+    ax.set_xticks(range(len(names)), names, rotation=45)
+    ax.set_yticks(range(len(names)), names)
     ax.set(xlabel="predicted", ylabel="true", title=title)
 
 
