@@ -33,13 +33,14 @@ STAND_IN = "t4 smoke stand-in:"
 # split); small enough that ViT-B-32 on two CPU cores gets through all labs in minutes.
 TINY_PROFILE = {"device": "cpu", "precision": "fp32", "n_scenes": 60, "batch_size": 8, "epochs": 1}
 TINY_RECIPE = {"epochs": 1, "batch_size": 8}
-TINY_CAPTION_RECIPE = {"batch_size": 4, "max_new_tokens": 8}
+TINY_CAPTION_RECIPE = {"batch_size": 4, "max_new_tokens": 8, "stage1_steps": 2, "stage2_steps": 2}
 TINY_VQA_RECIPE = {"batch_size": 4, "stage1_steps": 2, "max_new_tokens": 4, "skewed_test_questions": 20}
 TINY_LM = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
            "num_key_value_heads": 1, "max_position_embeddings": 512, "tie_word_embeddings": True}
 N_FLICKR = {"train": 16, "validation": 2, "test": 4}  # images per split (the real set: 6,000, 1,000 and 1,000)
 N_POKEMON = 20  # rows of the Pokémon caption set (the real one has about 900): 16 train images
 N_VQA_IMAGES = 20  # per shard, two shards; three questions each (the real validation split: 40,504 images)
+N_COCO = 12  # images with their objects (the real validation split: 5,000)
 N_CIFAR = {"test": 6, "train": 1}  # images per class and split (the real set: 1,000 and 5,000)
 CIFAR10 = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -127,6 +128,20 @@ def vqav2(n_images: int, first_id: int = 0, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def coco_detection(n: int, seed: int = 0) -> pd.DataFrame:
+    """Shaped like `detection-datasets/coco`'s val split: image_id, an `image` struct, width, height, and
+    `objects` with a COCO category id (0-79) per box."""
+    rng = random.Random(seed)
+    rows = []
+    for i in range(n):
+        boxes = [rng.randrange(8) for _ in range(rng.randint(1, 4))]  # a few common categories, repeated
+        rows.append({"image_id": i, "image": _hub_image(rng, f"{i:012d}.jpg", (640, 480)), "width": 640,
+                     "height": 480, "objects": {"bbox_id": list(range(len(boxes))), "category": boxes,
+                                                "bbox": [[0.0, 0.0, 10.0, 10.0]] * len(boxes),
+                                                "area": [100.0] * len(boxes)}})
+    return pd.DataFrame(rows)
+
+
 # repo id -> {file path in the repo: table}, with the real repositories' layouts
 HUB_DATASETS = {
     "wanghaofan/pokemon-wiki-captions": {"data/train-00000-of-00001.parquet": pokemon_captions},
@@ -136,6 +151,7 @@ HUB_DATASETS = {
                       for seed, (split, n) in enumerate(N_FLICKR.items())},
     "lmms-lab/VQAv2": {f"data/validation-0000{k}-of-00068.parquet": (lambda k=k: vqav2(N_VQA_IMAGES, first_id=1000 * k, seed=k))
                        for k in range(2)},
+    "detection-datasets/coco": {"data/val-00000-of-00001.parquet": lambda: coco_detection(N_COCO)},
 }
 
 
@@ -197,12 +213,13 @@ def shallow_t4_clip() -> None:
 
 def tiny_t4() -> None:
     """The `t4` profile and its fine-tuning and captioning recipes on the CPU, with tiny sizes."""
-    from utils import captioning, finetune, profiles, vqa
+    from utils import captioning, finetune, hallucination, profiles, vqa
 
     profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], **TINY_PROFILE)
     finetune.RECIPES["t4"] = dataclasses.replace(finetune.RECIPES["t4"], **TINY_RECIPE)
     captioning.RECIPES["t4"] = dataclasses.replace(captioning.RECIPES["t4"], **TINY_CAPTION_RECIPE)
     vqa.RECIPES["t4"] = dataclasses.replace(vqa.RECIPES["t4"], **TINY_VQA_RECIPE)
+    hallucination.RECIPES["t4"] = dataclasses.replace(hallucination.RECIPES["t4"], max_new_tokens=4)
 
 
 def tiny_language_model(folder: Path) -> None:

@@ -161,7 +161,7 @@ def _keyed(root, kind, name, inputs):
     return folder / name
 
 
-def test_checkpoint_captions_follow_training_and_are_cached_by_their_inputs(pairs, tiny_course):
+def test_checkpoint_captions_follow_training_and_are_cached_by_their_inputs(pairs, tiny_course, monkeypatch):
     P = PROFILES["offline"]
     images = list(pairs[pairs.split == "test"].drop_duplicates("image_id").image)
     out = captions_at_checkpoints(P, images, steps=[0, 2, 4])
@@ -175,10 +175,16 @@ def test_checkpoint_captions_follow_training_and_are_cached_by_their_inputs(pair
                                TINY_RECIPE, P)
     probe = CaptionSet(images, [[]] * len(images), None)
     assert captioning.generate_captions(vlm, probe, preprocess, P, TINY_RECIPE) == out[4]
+    # Lab 10's trained captioner is the same model, loaded from the cache that Lab 7's training left
+    trainings = []
+    train_stage = captioning.train_stage
+    monkeypatch.setattr(captioning, "train_stage", lambda *a, **k: trainings.append(1) or train_stage(*a, **k))
+    trained, _ = captioning.trained_captioner(P)
+    assert captioning.generate_captions(trained, probe, preprocess, P, TINY_RECIPE) == out[4] and not trainings
     captions_at_checkpoints(P, images[:1], steps=[0, 2, 4])  # other images, other steps, other decoding: new keys
     captions_at_checkpoints(P, images, steps=[0, 4])
     captions_at_checkpoints(P, images, steps=[0, 2, 4], num_beams=2)
-    assert len(tiny_course) == 4
+    assert len(tiny_course) == 5  # one build for the load of the trained captioner
 
 
 def test_checkpoint_steps_outside_training_are_an_error(tiny_course, pairs):

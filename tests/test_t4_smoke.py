@@ -46,6 +46,8 @@ REACHES = {
                "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
     "09_connectors": ["open_clip weights", "Hub dataset lmms-lab/VQAv2",
                       "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
+    "10_hallucination": ["open_clip weights", "Hub dataset detection-datasets/coco", "Hub dataset jxie/flickr8k",
+                         "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_TIMEOUT = 300  # seconds

@@ -324,11 +324,45 @@ def checkpoint_steps(recipe: CaptionRecipe) -> tuple[int, ...]:
     return 0, max(1, s1 // 10), max(2, s1 // 3), s1, s1 + recipe.stage2_steps
 
 
+def _train_as_lab6(profile: Profile, vlm: VisionLanguageModel, preprocess: Callable,
+                   before_step: Callable[[int], None] | None = None) -> None:
+    """Train a fresh captioner (`build_captioner`) as Lab 6 does: its recipe, on the profile's course data;
+    `before_step(k)` is called before the k-th optimizer step, counted over both stages (see `train_stage`).
+    The trained model is saved where `trained_captioner` looks for it."""
+    recipe = RECIPES[profile.name]
+    train = caption_splits(ensure_splits(load_pairs(caption_pairs_file(profile)), seed=recipe.seed))["train"]
+    stage2 = instruction_examples(train, recipe.questions_per_image, recipe.seed)
+    for stage, offset, examples in ((1, 0, caption_examples(train)), (2, recipe.stage1_steps, stage2)):
+        batches = example_batches(vlm, train, examples, preprocess, recipe.batch_size, recipe.seed)
+        call = None if before_step is None else lambda k, offset=offset: before_step(offset + k)
+        train_stage(vlm, batches, stage, recipe, profile, call)
+    vlm.eval().save(_trained_captioner_folder(profile))
+
+
+def _trained_captioner_folder(profile: Profile) -> Path:
+    recipe = RECIPES[profile.name]
+    return artefact_path("captioner", "model", version=CAPTIONER_VERSION, profile=profile.name,
+                         precision=profile.precision, **parts_id(profile), recipe=dataclasses.asdict(recipe),
+                         data=pairs_fingerprint(load_pairs(caption_pairs_file(profile))))
+
+
+def trained_captioner(profile: Profile) -> tuple[VisionLanguageModel, Callable]:
+    """Lab 6's captioner after all of its training (its recipe, on the profile's course data), in eval mode, and
+    CLIP's `preprocess`: loaded from the cache, or trained and cached (Lab 7's training caches it too)."""
+    folder = _trained_captioner_folder(profile)
+    vlm, preprocess = build_captioner(profile, RECIPES[profile.name])
+    if (folder / "vlm.json").exists():
+        return VisionLanguageModel.load(folder, vlm.vision_tower, profile.device).eval(), preprocess
+    print(f"training the captioner as Lab 6 does (cached at {folder})")
+    _train_as_lab6(profile, vlm, preprocess)
+    return vlm, preprocess
+
+
 def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Sequence[int] | None = None,
                             num_beams: int = 1) -> dict[int, list[str]]:
     """{step: the captioner's caption of each image} after `steps` optimizer steps (counted over both stages).
 
-    Trains the profile's captioner once as Lab 6 does (its recipe, on the profile's course data) and captions
+    Trains the profile's captioner once as Lab 6 does (and caches it for `trained_captioner`), captioning
     `images` (encoded bytes, as the `image` column of pairs.parquet holds them) at every checkpoint along the
     way. Cached, keyed by the parts, the recipe, the data, the images, the steps and the decoding.
     """
@@ -338,30 +372,23 @@ def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Se
     if not images or not steps or steps[0] < 0 or steps[-1] > total:
         raise ValueError(f"pass at least one image and steps between 0 and {total} (stage 1: 1 to "
                          f"{recipe.stage1_steps}, stage 2: after that); got {len(images)} images and steps {steps}.")
-    pairs = load_pairs(caption_pairs_file(profile))
     path = artefact_path("checkpoint_captions", "captions.json", version=CAPTIONER_VERSION, profile=profile.name,
                          precision=profile.precision, **parts_id(profile), recipe=dataclasses.asdict(recipe),
-                         data=pairs_fingerprint(pairs), steps=steps,
+                         data=pairs_fingerprint(load_pairs(caption_pairs_file(profile))), steps=steps,
                          images=fingerprint([hashlib.sha256(b).hexdigest() for b in images]),
                          num_beams=num_beams)
     if path.exists():
         return {int(k): v for k, v in json.loads(path.read_text()).items()}
     vlm, preprocess = build_captioner(profile, recipe)
-    train = caption_splits(ensure_splits(pairs, seed=recipe.seed))["train"]
     probe = CaptionSet(list(images), [[]] * len(images), None)
     captions: dict[int, list[str]] = {}
 
-    def caption_at(offset: int) -> Callable[[int], None]:
-        def call(k: int) -> None:
-            if offset + k in steps:
-                captions[offset + k] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
-        return call
+    def caption_at(k: int) -> None:
+        if k in steps:
+            captions[k] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
 
     print(f"training the captioner as Lab 6 does, captioning {len(images)} images at steps {steps} (cached at {path})")
-    stage2 = instruction_examples(train, recipe.questions_per_image, recipe.seed)
-    for stage, offset, examples in ((1, 0, caption_examples(train)), (2, recipe.stage1_steps, stage2)):
-        batches = example_batches(vlm, train, examples, preprocess, recipe.batch_size, recipe.seed)
-        train_stage(vlm, batches, stage, recipe, profile, caption_at(offset))
+    _train_as_lab6(profile, vlm, preprocess, caption_at)
     if total in steps:
         captions[total] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
     path.write_text(json.dumps(captions))

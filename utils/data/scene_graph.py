@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 
@@ -178,7 +178,7 @@ def shape_set_probabilities(shapes: tuple[str, ...] = SHAPES,
     return {subset: w / total for subset, w in weights.items()}
 
 
-def _conditional_presence(weighted_sets: Iterable[tuple[Iterable[str], float]]) -> dict[str, dict[str, float]]:
+def conditional_presence(weighted_sets: Iterable[tuple[Iterable[str], float]]) -> dict[str, dict[str, float]]:
     """P(b present | a present) for every pair of shapes a != b, from (shape set, weight) pairs."""
     present: dict[str, float] = {}
     together: dict[tuple[str, str], float] = {}
@@ -193,18 +193,22 @@ def _conditional_presence(weighted_sets: Iterable[tuple[Iterable[str], float]]) 
 
 def co_occurrence(scenes: Iterable[Scene]) -> dict[str, dict[str, float]]:
     """Measured P(b in scene | a in scene): result[a][b] is the share of scenes with an a that also have a b."""
-    return _conditional_presence((scene.shapes, 1.0) for scene in scenes)
+    return conditional_presence((scene.shapes, 1.0) for scene in scenes)
 
 
-CO_OCCURRENCE = _conditional_presence(shape_set_probabilities().items())  # exact, for the default vocabulary
+CO_OCCURRENCE = conditional_presence(shape_set_probabilities().items())  # exact, for the default vocabulary
+
+
+def by_co_occurrence(present: Collection[str], absent: Sequence[str],
+                     together: Mapping[str, Mapping[str, float]]) -> list[str]:
+    """`absent` objects, those that co-occur most with a present one first: an object's score is its highest
+    P(object | a present one) in `together` (see `conditional_presence`); ties go by name."""
+    score = {b: max((together.get(a, {}).get(b, 0.0) for a in present), default=0.0) for b in absent}
+    return sorted(absent, key=lambda b: (-score[b], b))
 
 
 def absent_by_co_occurrence(scene: Scene) -> list[str]:
-    """The shapes absent from `scene`, those that usually come with the present shapes first.
-
-    A shape's score is its highest CO_OCCURRENCE with a present shape; these are the "adversarial" absent
-    objects of POPE, the ones a model that leans on co-occurrence is tempted to see.
-    """
-    present = scene.shapes
-    score = {b: max(CO_OCCURRENCE.get(a, {}).get(b, 0.0) for a in present) for b in SHAPES if b not in present}
-    return sorted(score, key=lambda b: (-score[b], b))
+    """The shapes absent from `scene`, those that usually come with the present shapes first (by the exact
+    CO_OCCURRENCE): the "adversarial" absent objects of POPE, the ones a model that leans on co-occurrence is
+    tempted to see."""
+    return by_co_occurrence(scene.shapes, [b for b in SHAPES if b not in scene.shapes], CO_OCCURRENCE)

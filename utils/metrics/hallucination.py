@@ -1,22 +1,27 @@
-"""Object hallucination, exact on the world: CHAIR on captions and POPE's polling questions and scores.
+"""Object hallucination: CHAIR on captions, and POPE's polling questions, answer parsing and scores.
 
 CHAIR (Rohrbach et al. 2018) reads the objects a caption mentions and checks them against those in the image:
 CHAIR_i = hallucinated mentions / all mentions, CHAIR_s = captions with a hallucinated mention / all captions.
-On world captions the grammar's parser gives the mentioned shapes and the scene graph the present ones, so no
-synonym list is needed. POPE (Li et al. 2023) asks "is there a <object> in the image?" about present objects
-and as many absent ones, drawn at random, by popularity or adversarially (those that co-occur most with what
-is there), and scores the yes/no answers as a binary classifier whose positive class is "yes".
+On world captions the grammar's parser gives the mentioned shapes exactly (`mentioned_objects`); on English
+captions `mentioned_words` finds the vocabulary's object names, singular or plural (CHAIR's COCO version also
+maps synonyms such as "man" to "person", which this leaves out).
+
+POPE (Li et al. 2023) asks "is there a <object> in the image?" about present objects and as many absent ones,
+drawn at random, by popularity (the most frequent objects of the data) or adversarially (those that co-occur
+most with what is there), and scores the yes/no answers as a binary classifier whose positive class is "yes".
 """
 from __future__ import annotations
 
 import random
+import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from ..data.grammar import parse, with_article
-from ..data.scene_graph import SHAPES, Scene, absent_by_co_occurrence
+from ..data.scene_graph import by_co_occurrence, conditional_presence
 
 POPE_SETTINGS = ("random", "popular", "adversarial")
+Question = tuple[int, str, str]  # (image index, object, "yes" if the object is in the image else "no")
 
 
 def mentioned_objects(caption: str) -> set[str]:
@@ -24,43 +29,60 @@ def mentioned_objects(caption: str) -> set[str]:
     return {fact[0] for fact in parse(caption) if len(fact) == 1}
 
 
-def chair(captions: Sequence[str], scenes: Sequence[Scene]) -> dict[str, float]:
-    """CHAIR_i and CHAIR_s of world captions against their scenes (NaN for CHAIR_i when nothing is mentioned)."""
-    if len(captions) != len(scenes) or not captions:
-        raise ValueError(f"got {len(captions)} captions for {len(scenes)} scenes; pass one caption per scene, and "
+def mentioned_words(caption: str, vocabulary: Collection[str]) -> set[str]:
+    """The objects of `vocabulary` (names of one or more words) that an English caption names, singular or plural."""
+    text = caption.lower()
+    return {name for name in vocabulary if re.search(rf"\b{re.escape(name.lower())}(e?s)?\b", text)}
+
+
+def chair(captions: Sequence[str], objects: Sequence[Collection[str]],
+          mentions: Callable[[str], set[str]] = mentioned_objects) -> dict[str, float]:
+    """CHAIR_i and CHAIR_s of captions against the objects truly in each image (NaN for CHAIR_i when nothing
+    is mentioned); `mentions(caption)` gives the objects a caption names."""
+    if len(captions) != len(objects) or not captions:
+        raise ValueError(f"got {len(captions)} captions for {len(objects)} images; pass one caption per image, and "
                          "at least one.")
-    mentions = hallucinated = bad_captions = 0
-    for caption, scene in zip(captions, scenes):
-        objects = mentioned_objects(caption)
-        wrong = len(objects - scene.shapes)
-        mentions, hallucinated, bad_captions = mentions + len(objects), hallucinated + wrong, bad_captions + (wrong > 0)
-    return {"CHAIR_i": hallucinated / mentions if mentions else float("nan"), "CHAIR_s": bad_captions / len(captions)}
+    mentioned = hallucinated = bad_captions = 0
+    for caption, present in zip(captions, objects):
+        named = mentions(caption)
+        wrong = len(named - set(present))
+        mentioned, hallucinated, bad_captions = mentioned + len(named), hallucinated + wrong, bad_captions + (wrong > 0)
+    return {"CHAIR_i": hallucinated / mentioned if mentioned else float("nan"),
+            "CHAIR_s": bad_captions / len(captions)}
 
 
-def pope_questions(scenes: Sequence[Scene], setting: str, per_image: int = 3,
-                   seed: int = 0) -> list[tuple[int, str, str]]:
-    """POPE's questions as (scene index, question, "yes"/"no"): for each scene, up to `per_image` present shapes
-    and as many absent ones (fewer if the scene lacks them), absent ones drawn by `setting`:
-    "random" (uniformly), "popular" (the shapes present in most scenes first) or "adversarial" (those that
-    co-occur most with the present shapes first, `absent_by_co_occurrence`)."""
+def pope_questions(objects: Sequence[Collection[str]], setting: str, per_image: int = 3, seed: int = 0,
+                   statistics: Sequence[Collection[str]] | None = None) -> list[Question]:
+    """POPE's questions as (image index, object, "yes"/"no"): for each image, `n` of its objects and `n` absent
+    ones, n = min(per_image, present, absent). The present ones are drawn first, for every image, so that the
+    three settings share them (as in POPE) and differ only in the absent ones: "random" (uniformly), "popular"
+    (those in most images first) or "adversarial" (`by_co_occurrence`). Popularity, co-occurrence and the
+    vocabulary are counted over `statistics` (object sets of a larger collection; default `objects`)."""
     if setting not in POPE_SETTINGS:
         raise ValueError(f"unknown POPE setting {setting!r}; choose one of {POPE_SETTINGS}.")
+    statistics = objects if statistics is None else statistics
+    vocabulary = sorted({o for group in (statistics, objects) for present in group for o in present})
+    popularity = Counter(o for present in statistics for o in set(present))
+    together = conditional_presence((present, 1.0) for present in statistics)
     rng = random.Random(seed)
-    popularity = Counter(shape for scene in scenes for shape in scene.shapes)
+    absent = [[o for o in vocabulary if o not in present] for present in objects]
+    sizes = [min(per_image, len(present), len(others)) for present, others in zip(objects, absent)]
+    positives = [rng.sample(sorted(present), n) for present, n in zip(objects, sizes)]
     out = []
-    for i, scene in enumerate(scenes):
-        absent = [s for s in SHAPES if s not in scene.shapes]
-        n = min(per_image, len(scene.shapes), len(absent))
+    for i, (present, others, n) in enumerate(zip(objects, absent, sizes)):
         if setting == "random":
-            negatives = rng.sample(absent, n)
+            negatives = rng.sample(others, n)
         elif setting == "popular":
-            negatives = sorted(absent, key=lambda s: (-popularity[s], s))[:n]
+            negatives = sorted(others, key=lambda o: (-popularity[o], o))[:n]
         else:
-            negatives = absent_by_co_occurrence(scene)[:n]
-        positives = rng.sample(sorted(scene.shapes), n)
-        out += [(i, f"is there {with_article(s)} in the image?", answer)
-                for answer, shapes in (("yes", positives), ("no", negatives)) for s in shapes]
+            negatives = by_co_occurrence(present, others, together)[:n]
+        out += [(i, o, "yes") for o in positives[i]] + [(i, o, "no") for o in negatives]
     return out
+
+
+def pope_question(name: str, template: str = "is there {} in the image?") -> str:
+    """The polling question about one object: `template` with the object and its article."""
+    return template.format(with_article(name))
 
 
 def pope_answer(text: str) -> str:
@@ -71,8 +93,9 @@ def pope_answer(text: str) -> str:
 
 
 def pope_scores(answers: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
-    """Accuracy, precision, recall and F1 with "yes" as the positive class, and the share of "yes" answers;
-    `answers` are parsed with `pope_answer`."""
+    """Accuracy, precision, recall and F1 with "yes" as the positive class, the share of "yes" answers, and the
+    false-positive rate (the share of absent objects said to be there: the hallucination rate); `answers` are
+    parsed with `pope_answer`."""
     if len(answers) != len(labels) or not answers:
         raise ValueError(f"got {len(answers)} answers for {len(labels)} labels; pass one answer per question.")
     said = [pope_answer(a) == "yes" for a in answers]
@@ -80,8 +103,9 @@ def pope_scores(answers: Sequence[str], labels: Sequence[str]) -> dict[str, floa
     tp = sum(s and t for s, t in zip(said, truth))
     fp = sum(s and not t for s, t in zip(said, truth))
     fn = sum(t and not s for s, t in zip(said, truth))
+    negatives = len(truth) - sum(truth)
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     return {"accuracy": sum(s == t for s, t in zip(said, truth)) / len(said), "precision": precision,
             "recall": recall, "F1": 2 * precision * recall / (precision + recall) if precision + recall else 0.0,
-            "yes-ratio": sum(said) / len(said)}
+            "yes-ratio": sum(said) / len(said), "false-positive rate": fp / negatives if negatives else float("nan")}
