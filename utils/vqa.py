@@ -58,7 +58,8 @@ RECIPES = {
                          blind_steps=150, blind_lr=1e-3, keep_other=0.5, bias_by="question",
                          skewed_test_questions=1000, shuffle_factor=2,
                          layer=-2, connector_layers=2, max_new_tokens=4, remember_patch_tokens=True),
-    # LLaVA-1.5's two stages and learning rates, Lab 6's t4 sizes; not yet timed on a GPU (none was lent)
+    # LLaVA-1.5's two stages and learning rates, Lab 6's t4 sizes; 130 ms a step and 6.5 GiB at most on an H100
+    # capped at 15 GiB (measurements/t4_budget.md)
     "t4": VQARecipe(batch_size=32, stage1_steps=300, stage1_lr=1e-3, stage2_steps=600, stage2_lr=2e-5,
                     blind_steps=300, blind_lr=2e-5, keep_other=0.5, bias_by="question_type",
                     skewed_test_questions=2000, shuffle_factor=1,

@@ -1,0 +1,30 @@
+"""The t4 budget harness runs every row (on the CPU, with a tiny CLIP and LM), and projects step time x steps."""
+import dataclasses
+
+import pytest
+
+from utils import captioning, connector_comparison, finetune, t4_budget, vqa
+from utils.profiles import PROFILES
+
+
+def test_every_row_is_measured_and_projected(monkeypatch):
+    monkeypatch.setattr(t4_budget, "SMOLLM2_135M", {**t4_budget.SMOLLM2_135M, "hidden_size": 32,
+                                                    "intermediate_size": 64, "num_hidden_layers": 2,
+                                                    "num_attention_heads": 2, "num_key_value_heads": 1,
+                                                    "vocab_size": 2100})
+    small = {"batch_size": 2}
+    monkeypatch.setitem(captioning.RECIPES, "t4", dataclasses.replace(captioning.RECIPES["t4"], **small,
+                                                                      max_new_tokens=3, num_beams=2))
+    monkeypatch.setitem(vqa.RECIPES, "t4", dataclasses.replace(vqa.RECIPES["t4"], **small))
+    monkeypatch.setitem(connector_comparison.RECIPES, "t4", dataclasses.replace(connector_comparison.RECIPES["t4"],
+                                                                                **small, latents=4))
+    monkeypatch.setitem(finetune.RECIPES, "t4", dataclasses.replace(finetune.RECIPES["t4"], **small))
+    table = t4_budget.budget(steps=1, profile=dataclasses.replace(PROFILES["t4"], device="cpu", precision="fp32",
+                                                                   clip_model="WorldCLIP-Micro"),
+                             caption_images=2)
+    assert len(table) == 3 + 2 + 1 + len(connector_comparison.CONNECTORS)
+    assert table["fits"].all() and (table["seconds"] > 0).all()
+    assert table["projected s"].tolist() == pytest.approx((table["seconds"] * table["batch / images"]).tolist())
+    steps = dict(zip(table["what"], table["batch / images"]))
+    assert steps["stage 2 step, batch 2"] == captioning.RECIPES["t4"].stage2_steps
+
