@@ -1,10 +1,13 @@
 """The t4 budget harness runs every row (on the CPU, with a tiny CLIP and LM), and projects step time x steps."""
 import dataclasses
+from pathlib import Path
 
 import pytest
 
 from utils import captioning, connector_comparison, finetune, t4_budget, vqa
 from utils.profiles import PROFILES
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def test_every_row_is_measured_and_projected(monkeypatch):
@@ -28,3 +31,18 @@ def test_every_row_is_measured_and_projected(monkeypatch):
     steps = dict(zip(table["what"], table["batch / images"]))
     assert steps["stage 2 step, batch 2"] == captioning.RECIPES["t4"].stage2_steps
 
+
+
+def test_a_whole_lab_runs_with_its_parameters_and_reports_failure(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.chdir(REPO)
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell('profile = "auto"', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell('assert profile == "offline", profile\nprint("ran on", profile)')])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, tmp_path / "lab.ipynb")
+    row = t4_budget.run_lab(tmp_path / "lab.ipynb", tmp_path / "out" / "lab.ipynb", profile="offline")
+    assert row["status"] == "ok" and row["lab"] == "lab" and "ran on offline" in (tmp_path / "out" / "lab.ipynb").read_text()
+    row = t4_budget.run_lab(tmp_path / "lab.ipynb", tmp_path / "out" / "lab.ipynb", profile="t4")
+    assert row["status"].startswith("failed in cell") and "AssertionError" in row["status"]

@@ -1,6 +1,8 @@
 """What the `t4` recipes cost on a GPU: each lab's training step and captioning at full size, random weights.
 
-`python -m utils.t4_budget [--steps N] [--out FILE.md]` on a machine with a CUDA GPU. Time and memory depend on
+`python -m utils.t4_budget [--steps N] [--out FILE.md]` on a machine with a CUDA GPU; with `--labs NB [NB ...]`
+it runs whole solution notebooks instead (`run_lab`: papermill, `-p profile t4`, the same cap), as the GPU
+runner's workflow does where the Hub is reachable. Time and memory depend on
 the architecture, the batch and the sequence lengths, not on the weights, so no Hub download is needed: open_clip's
 ViT-B/32 with random weights and a Llama with SmolLM2-135M's published configuration stand in for the
 pretrained models, and the labs' own model classes, connectors and training loop do the rest. The process is
@@ -198,14 +200,58 @@ def budget(steps: int = 10, profile: Profile = PROFILES["t4"], caption_images: i
     return pd.DataFrame(rows)
 
 
+PEAK_MARKER = "T4_BUDGET_PEAK_GIB="
+
+
+def run_lab(notebook: Path, out: Path, profile: str = "t4", timeout: int = 1800) -> dict:
+    """Execute a solution notebook with papermill (its outcome cells included) under the 15 GiB cap, writing the
+    executed copy to `out`; its wall time, peak GPU memory and whether it succeeded."""
+    import nbformat
+    import papermill
+
+    nb = nbformat.read(notebook, as_version=4)
+    first = next(i for i, c in enumerate(nb.cells) if "parameters" in c.get("metadata", {}).get("tags", []))
+    nb.cells.insert(first + 1, nbformat.v4.new_code_cell(
+        "import torch\nfrom utils.t4_budget import cap_memory\nif torch.cuda.is_available():\n    cap_memory()"))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import torch\nprint('" + PEAK_MARKER + "' + str(torch.cuda.max_memory_allocated() / 2 ** 30 "
+        "if torch.cuda.is_available() else float('nan')))"))
+    capped = out.with_suffix(".capped.ipynb")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, capped)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(capped, out, parameters={"profile": profile}, cwd=str(Path.cwd()),
+                                   kernel_name="python3", progress_bar=False, execution_timeout=timeout)
+        status = "ok"
+    except papermill.PapermillExecutionError as err:
+        status = f"failed in cell {err.exec_count}: {err.ename}: {str(err.evalue)[:200]}"
+    finally:
+        capped.unlink()
+    seconds = time.perf_counter() - start
+    printed = "".join(o.get("text", "") for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"
+                      for o in c.get("outputs", []))
+    peak = float(printed.rsplit(PEAK_MARKER, 1)[1].split()[0]) if PEAK_MARKER in printed else float("nan")
+    return {"lab": notebook.stem, "status": status, "wall s": round(seconds), "peak GiB": round(peak, 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=10, help="training steps timed per row (after one warm-up run)")
     parser.add_argument("--out", type=Path, default=Path("measurements/t4_budget.md"),
                         help="where the table is written")
+    parser.add_argument("--labs", type=Path, nargs="*", help="solution notebooks to run whole, on `t4`")
+    parser.add_argument("--executed", type=Path, default=Path("executed"), help="where --labs writes them executed")
     args = parser.parse_args()
     if not torch.cuda.is_available():
         raise SystemExit("no CUDA GPU here: the t4 budget measures GPU time and memory; run it on a GPU machine.")
+    if args.labs:
+        rows = pd.DataFrame([run_lab(nb, args.executed / nb.name) for nb in args.labs])
+        text = (f"Whole labs on {torch.cuda.get_device_name(0)}, `-p profile t4`, capped at {T4_MEMORY_GIB:g} GiB "
+                f"(`python -m utils.t4_budget --labs`).\n\n" + rows.to_markdown(index=False) + "\n")
+        args.out.write_text(text)
+        print(text)
+        raise SystemExit(0 if (rows["status"] == "ok").all() else 1)
     cap_memory()
     table = budget(args.steps)
     device = torch.cuda.get_device_name(0)
