@@ -44,6 +44,13 @@ def test_every_page_is_built(html):
     assert "colab.research.google.com" in (html / "labs" / "01_clip_loss.html").read_text()
 
 
+def test_execution_statistics_show_the_gpu_budget(html):
+    page = (html / "execution_statistics.html").read_text()
+    measured = (ROOT / "measurements" / "t4_budget.md").read_text()
+    assert "capped at 15 GiB" in page and measured.split(",")[0].removeprefix("Measured on ") in page
+    assert page.count("<tr") >= measured.count("\n| ") - 1  # the header row and one row per measurement
+
+
 def test_chapter_cells_ran(html):
     assert "symmetric loss: 0.0338" in (html / "chapters" / "02_clip.html").read_text()
     assert "siglip_loss: 0.1536" in (html / "chapters" / "03_siglip_and_data.html").read_text()
