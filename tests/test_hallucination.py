@@ -52,6 +52,8 @@ def test_pope_questions_are_balanced_and_sampled_by_setting():
         assert all(counts[s] <= min(counts[n] for n in negatives) for s in left_out)
     with pytest.raises(ValueError, match="unknown POPE setting"):
         pope_questions(objects, "hard")
+    with pytest.raises(ValueError, match="at least one present object"):
+        pope_questions(objects, "random", per_image=0)
 
 
 def test_pope_counts_statistics_over_the_collection_it_is_given():

@@ -38,6 +38,9 @@ def test_objects_round_trip_and_the_probe_takes_test_images(tmp_path):
     save_objects(pd.DataFrame({"image": [png()], "objects": [["dog"]], "split": ["train"]}), path)
     with pytest.raises(ValueError, match="no 'test' images"):
         hallucination.probe_set(path, hallucination.RECIPES["offline"])
+    save_objects(pd.DataFrame({"image": [png()] * 2, "objects": [["dog"], ["dog"]]}), path)
+    with pytest.raises(ValueError, match="at least two kinds of object"):
+        hallucination.probe_set(path, hallucination.RECIPES["offline"])
 
 
 def test_coco_rows_become_distinct_category_names():

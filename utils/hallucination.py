@@ -77,7 +77,11 @@ def probe_set(path: str | Path, recipe: ProbeRecipe) -> Probe:
         raise ValueError(f"{path} has no 'test' images; mark the images to probe 'test' in its 'split' column, or "
                          "drop the column to probe every image.")
     probed = probed.head(recipe.images)
-    return Probe(ImageSet(list(probed["image"])), list(probed["objects"]), list(table["objects"]))
+    probe = Probe(ImageSet(list(probed["image"])), list(probed["objects"]), list(table["objects"]))
+    if len(probe.vocabulary) < 2 or not any(probe.objects):
+        raise ValueError(f"{path} names {probe.vocabulary or 'no objects'} in its probed images' 'objects'; POPE and "
+                         "CHAIR need images with objects and at least two kinds of object (one to be absent).")
+    return probe
 
 
 def mention_reader(profile: Profile, vocabulary: Sequence[str]) -> Callable[[str], set[str]]:

@@ -60,6 +60,8 @@ def pope_questions(objects: Sequence[Collection[str]], setting: str, per_image: 
     vocabulary are counted over `statistics` (object sets of a larger collection; default `objects`)."""
     if setting not in POPE_SETTINGS:
         raise ValueError(f"unknown POPE setting {setting!r}; choose one of {POPE_SETTINGS}.")
+    if per_image < 1:
+        raise ValueError(f"per_image is {per_image}; ask about at least one present object per image.")
     statistics = objects if statistics is None else statistics
     vocabulary = sorted({o for group in (statistics, objects) for present in group for o in present})
     popularity = Counter(o for present in statistics for o in set(present))
