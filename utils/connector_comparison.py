@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 from torch import nn
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from .captioning import ImageSet, example_batches, train_stage, vlm_parts
 from .data import ensure_splits
@@ -121,19 +122,22 @@ def build(architecture: str, profile: Profile, recipe: ConnectorRecipe,
     `block` is the Flamingo model's cross-attention block. Pass another model's `tower` (it is frozen) to share it
     and the patch tokens it remembers."""
     new_tower, lm, tokenizer, preprocess = vlm_parts(profile, recipe)
-    tower = tower or new_tower
+    return assemble(architecture, tower or new_tower, lm, tokenizer, recipe, block), preprocess
+
+
+def assemble(architecture: str, tower: VisionTower, lm: PreTrainedModel, tokenizer: PreTrainedTokenizerBase,
+             recipe: ConnectorRecipe, block: type[nn.Module] = GatedCrossAttentionBlock) -> VisionLanguageModel:
+    """A VLM of the given parts with the `architecture` ("mlp", "flamingo" or "qformer") connector, sized by
+    `recipe` (`t4_budget` assembles random full-size parts with it)."""
     if architecture == "mlp":
-        vlm = VisionLanguageModel(tower, lm, tokenizer, recipe.connector_layers, recipe.shuffle_factor)
-    elif architecture == "flamingo":
-        vlm = CrossAttentionVLM(tower, lm, tokenizer, recipe.latents, recipe.latent_layers,
-                                recipe.cross_attention_every, block=block)
-    elif architecture == "qformer":
-        vlm = VisionLanguageModel(tower, lm, tokenizer,
-                                  connector=QFormer(tower.width, lm.get_input_embeddings().embedding_dim,
-                                                    recipe.latents, recipe.latent_layers))
-    else:
-        raise ValueError(f"unknown connector architecture {architecture!r}; use 'mlp', 'flamingo' or 'qformer'.")
-    return vlm, preprocess
+        return VisionLanguageModel(tower, lm, tokenizer, recipe.connector_layers, recipe.shuffle_factor)
+    if architecture == "flamingo":
+        return CrossAttentionVLM(tower, lm, tokenizer, recipe.latents, recipe.latent_layers,
+                                 recipe.cross_attention_every, block=block)
+    if architecture == "qformer":
+        return VisionLanguageModel(tower, lm, tokenizer, connector=QFormer(
+            tower.width, lm.get_input_embeddings().embedding_dim, recipe.latents, recipe.latent_layers))
+    raise ValueError(f"unknown connector architecture {architecture!r}; use 'mlp', 'flamingo' or 'qformer'.")
 
 
 def image_tokens(vlm: VisionLanguageModel) -> int:

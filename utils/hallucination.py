@@ -21,11 +21,12 @@ from .captioning import OFFLINE_DATA as SCENES, ImageSet
 from .data.convert import hub_table
 from .data.objects import load_objects, objects_from_coco, save_objects, world_objects_file
 from .data.pairs import hub_file
-from .data.scene_graph import conditional_presence
+from .data.scene_graph import co_occurrence_score, conditional_presence
 from .data.scene_world import scene_pairs_file
 from .metrics.hallucination import Question, mentioned_objects, mentioned_words, pope_question, pope_questions
 from .models.vlm import VisionLanguageModel
 from .profiles import Profile
+from .vqa import vlm_answers
 
 
 @dataclass(frozen=True)
@@ -90,17 +91,11 @@ def mention_reader(profile: Profile, vocabulary: Sequence[str]) -> Callable[[str
 
 
 def polled_answers(vlm: VisionLanguageModel, probe: Probe, questions: Sequence[Question], preprocess: Callable,
-                   profile: Profile, recipe: ProbeRecipe, batch_size: int = 200) -> list[str]:
+                   profile: Profile, recipe: ProbeRecipe) -> list[str]:
     """The model's greedy answer to each POPE question, asked about its image with the recipe's question."""
-    vlm.eval()
-    out = []
-    for start in range(0, len(questions), batch_size):
-        batch = questions[start:start + batch_size]
-        with profile.autocast():
-            out += vlm.generate(probe.images.pixels(preprocess, [i for i, _, _ in batch]),
-                                [pope_question(name, recipe.question) for _, name, _ in batch],
-                                max_new_tokens=recipe.max_new_tokens)
-    return out
+    asked = pd.DataFrame({"image_index": [i for i, _, _ in questions],
+                          "question": [pope_question(name, recipe.question) for _, name, _ in questions]})
+    return vlm_answers(vlm, probe.images, asked, preprocess, profile, recipe)
 
 
 def answers_from_captions(captions: Sequence[str], questions: Sequence[Question],
@@ -114,7 +109,7 @@ def absent_co_occurrence(probe: Probe) -> dict[tuple[int, str], float]:
     """{(image index, absent object): its highest co-occurrence with an object of the image}, P(absent | present)
     counted over the statistics: how tempting the object is to a model that leans on co-occurrence."""
     together = conditional_presence((objects, 1.0) for objects in probe.statistics)
-    return {(i, b): max((together.get(a, {}).get(b, 0.0) for a in present), default=0.0)
+    return {(i, b): co_occurrence_score(present, b, together)
             for i, present in enumerate(probe.objects) for b in probe.vocabulary if b not in present}
 
 

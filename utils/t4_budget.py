@@ -28,9 +28,8 @@ from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
 from . import captioning, connector_comparison, finetune, vqa
 from .clip import create_clip
+from .connector_comparison import assemble
 from .losses import clip_loss
-from .models.connectors import QFormer
-from .models.flamingo import CrossAttentionVLM
 from .models.vision_tower import VisionTower
 from .models.vlm import VisionLanguageModel
 from .models.world_lm import world_lines
@@ -64,15 +63,8 @@ def random_vlm(profile: Profile, architecture: str, recipe) -> VisionLanguageMod
     tokenizer = world_tokenizer()
     lm = LlamaForCausalLM(LlamaConfig(**SMOLLM2_135M, bos_token_id=tokenizer.bos_token_id,
                                       eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id))
-    lm = lm.to(profile.device)
-    tower = VisionTower(clip_model.visual, recipe.layer)
-    if architecture == "flamingo":
-        return CrossAttentionVLM(tower, lm, tokenizer, recipe.latents, recipe.latent_layers,
-                                 recipe.cross_attention_every)
-    if architecture == "qformer":
-        return VisionLanguageModel(tower, lm, tokenizer, connector=QFormer(
-            tower.width, SMOLLM2_135M["hidden_size"], recipe.latents, recipe.latent_layers))
-    return VisionLanguageModel(tower, lm, tokenizer, recipe.connector_layers, recipe.shuffle_factor)
+    return assemble(architecture, VisionTower(clip_model.visual, recipe.layer), lm.to(profile.device), tokenizer,
+                    recipe)
 
 
 def world_examples(kind: str, n: int) -> list[tuple[str, str]]:

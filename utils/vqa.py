@@ -139,7 +139,8 @@ def train_vqa_model(vlm: VisionLanguageModel, splits: VQASplits, preprocess: Cal
 @torch.no_grad()
 def vlm_answers(vlm: VisionLanguageModel, images: ImageSet, table: pd.DataFrame, preprocess: Callable,
                 profile: Profile, recipe: VQARecipe, batch_size: int = 200) -> list[str]:
-    """The VLM's greedy answer to each question of `table`, about its image."""
+    """The VLM's greedy answer to each question of `table` (columns `image_index`, `question`), about its image;
+    `recipe` is read for `max_new_tokens` only (Labs 9 and 10 pass theirs)."""
     vlm.eval()
     out = []
     for start in range(0, len(table), batch_size):

@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..cache import artefact_path
 from .convert import encoded_image
-from .pairs import PairsError, decode_image, load_pairs
+from .pairs import PairsError, decode_image, load_pairs, write_parquet
 from .scene_graph import Scene
 
 REQUIRED = ("image", "objects")
@@ -57,12 +57,7 @@ def validate_objects(df: pd.DataFrame, source: str = "objects table") -> None:
 
 def save_objects(df: pd.DataFrame, path: str | Path) -> Path:
     validate_objects(df, source=str(path))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    df.assign(objects=[sorted(o) for o in df["objects"]]).to_parquet(partial, index=False)
-    partial.replace(path)  # a run stopped half-way leaves no file that looks finished
-    return path
+    return write_parquet(df.assign(objects=[sorted(o) for o in df["objects"]]), path)
 
 
 def load_objects(path: str | Path) -> pd.DataFrame:

@@ -40,12 +40,18 @@ def world_pairs(scenes: list[Scene], image_size: int = 64, val_fraction: float =
     return pd.DataFrame(rows)
 
 
-def save_pairs(df: pd.DataFrame, path: str | Path) -> Path:
-    validate_pairs(df, source=str(path))
+def write_parquet(df: pd.DataFrame, path: str | Path) -> Path:
+    """Write `df` to `path` whole or not at all: a run stopped half-way leaves no file that looks finished."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    df.to_parquet(path, index=False)
-    return path
+    partial = path.with_suffix(".partial")
+    df.to_parquet(partial, index=False)
+    return partial.replace(path)
+
+
+def save_pairs(df: pd.DataFrame, path: str | Path) -> Path:
+    validate_pairs(df, source=str(path))
+    return write_parquet(df, path)
 
 
 def load_pairs(path: str | Path) -> pd.DataFrame:

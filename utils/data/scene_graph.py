@@ -199,12 +199,16 @@ def co_occurrence(scenes: Iterable[Scene]) -> dict[str, dict[str, float]]:
 CO_OCCURRENCE = conditional_presence(shape_set_probabilities().items())  # exact, for the default vocabulary
 
 
+def co_occurrence_score(present: Collection[str], other: str, together: Mapping[str, Mapping[str, float]]) -> float:
+    """How much `other` comes with what is present: its highest P(other | a present one) in `together` (see
+    `conditional_presence`), 0 when nothing is present."""
+    return max((together.get(a, {}).get(other, 0.0) for a in present), default=0.0)
+
+
 def by_co_occurrence(present: Collection[str], absent: Sequence[str],
                      together: Mapping[str, Mapping[str, float]]) -> list[str]:
-    """`absent` objects, those that co-occur most with a present one first: an object's score is its highest
-    P(object | a present one) in `together` (see `conditional_presence`); ties go by name."""
-    score = {b: max((together.get(a, {}).get(b, 0.0) for a in present), default=0.0) for b in absent}
-    return sorted(absent, key=lambda b: (-score[b], b))
+    """`absent` objects, those that co-occur most with a present one first (`co_occurrence_score`; ties by name)."""
+    return sorted(absent, key=lambda b: (-co_occurrence_score(present, b, together), b))
 
 
 def absent_by_co_occurrence(scene: Scene) -> list[str]:

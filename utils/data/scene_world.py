@@ -227,7 +227,5 @@ def scene_pairs_file(n_scenes: int, seed: int, image_size: int = 64) -> Path:
     path = artefact_path("scene_world", "pairs.parquet", version=SCENE_WORLD_VERSION, n_scenes=n_scenes, seed=seed,
                          image_size=image_size)
     if not path.exists():
-        partial = path.with_suffix(".partial")
-        save_pairs(scene_pairs(generate_scenes(n_scenes, seed), image_size), partial)
-        partial.replace(path)  # a run stopped half-way leaves no file that looks finished
+        save_pairs(scene_pairs(generate_scenes(n_scenes, seed), image_size), path)
     return path

@@ -23,7 +23,7 @@ import pandas as pd
 from ..cache import artefact_path
 from ..metrics.vqa import normalize_answer
 from .grammar import be, noun_phrase, number_word, plural, with_article
-from .pairs import PairsError, decode_image, load_pairs
+from .pairs import PairsError, decode_image, load_pairs, write_parquet
 from .scene_graph import COLORS, SHAPES, Scene
 
 VQA_VERSION = 1  # bump when questions or annotators change: cached VQA tables key on it
@@ -165,12 +165,7 @@ def validate_vqa(df: pd.DataFrame, source: str = "vqa table") -> None:
 
 def save_vqa(df: pd.DataFrame, path: str | Path) -> Path:
     validate_vqa(df, source=str(path))
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    df.to_parquet(partial, index=False)
-    partial.replace(path)  # a run stopped half-way leaves no file that looks finished
-    return path
+    return write_parquet(df, path)
 
 
 def load_vqa(path: str | Path) -> pd.DataFrame:
