@@ -15,7 +15,7 @@ import pandas as pd
 
 from ..cache import artefact_path
 from .convert import encoded_image
-from .pairs import PairsError, decode_image, load_pairs, write_parquet
+from .pairs import PairsError, decode_image, load_pairs, read_parquet, write_parquet
 from .scene_graph import Scene
 
 REQUIRED = ("image", "objects")
@@ -62,14 +62,8 @@ def save_objects(df: pd.DataFrame, path: str | Path) -> Path:
 
 def load_objects(path: str | Path) -> pd.DataFrame:
     """Read and validate an `objects.parquet` file; `objects` come back as frozensets of names."""
-    path = Path(path)
-    if not path.exists():
-        raise ObjectsError(f"{path} does not exist. Write one with utils.data.objects.save_objects(df, path) from a "
-                           "DataFrame with columns 'image' (bytes) and 'objects' (lists of names).")
-    try:
-        df = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
-        raise ObjectsError(f"{path} is not a readable parquet file ({err}). Re-write it with DataFrame.to_parquet.") from None
+    df = read_parquet(path, ObjectsError, "Write one with utils.data.objects.save_objects(df, path) from a "
+                                          "DataFrame with columns 'image' (bytes) and 'objects' (lists of names).")
     validate_objects(df, source=str(path))
     return df.assign(objects=[frozenset(o.strip() for o in objects) for objects in df["objects"]])
 

@@ -56,16 +56,21 @@ def save_pairs(df: pd.DataFrame, path: str | Path) -> Path:
 
 def load_pairs(path: str | Path) -> pd.DataFrame:
     """Read and validate a `pairs.parquet` file (the world's or a user's own domain data)."""
-    path = Path(path)
-    if not path.exists():
-        raise PairsError(f"{path} does not exist. Create it with utils.data.save_pairs(df, path) "
-                         "from a DataFrame with 'image' (bytes) and 'caption' (str) columns.")
-    try:
-        df = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
-        raise PairsError(f"{path} is not a readable parquet file ({err}). Re-write it with DataFrame.to_parquet.") from None
+    df = read_parquet(path, PairsError, "Create it with utils.data.save_pairs(df, path) from a DataFrame with "
+                                         "'image' (bytes) and 'caption' (str) columns.")
     validate_pairs(df, source=str(path))
     return df
+
+
+def read_parquet(path: str | Path, error: type[ValueError], how_to_write: str) -> pd.DataFrame:
+    """The table in `path`, or `error` saying that the file is missing (then `how_to_write` it) or unreadable."""
+    path = Path(path)
+    if not path.exists():
+        raise error(f"{path} does not exist. {how_to_write}")
+    try:
+        return pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
+        raise error(f"{path} is not a readable parquet file ({err}). Re-write it with DataFrame.to_parquet.") from None
 
 
 def validate_pairs(df: pd.DataFrame, source: str = "pairs") -> None:

@@ -23,7 +23,7 @@ import pandas as pd
 from ..cache import artefact_path
 from ..metrics.vqa import normalize_answer
 from .grammar import be, noun_phrase, number_word, plural, with_article
-from .pairs import PairsError, decode_image, load_pairs, write_parquet
+from .pairs import PairsError, decode_image, load_pairs, read_parquet, write_parquet
 from .scene_graph import COLORS, SHAPES, Scene
 
 VQA_VERSION = 1  # bump when questions or annotators change: cached VQA tables key on it
@@ -170,14 +170,8 @@ def save_vqa(df: pd.DataFrame, path: str | Path) -> Path:
 
 def load_vqa(path: str | Path) -> pd.DataFrame:
     """Read and validate a `vqa.parquet` file; `answers` come back as lists of str."""
-    path = Path(path)
-    if not path.exists():
-        raise VQAError(f"{path} does not exist. Write one with utils.data.vqa.save_vqa(df, path) from a DataFrame "
-                       f"with columns {list(REQUIRED)}.")
-    try:
-        df = pd.read_parquet(path)
-    except Exception as err:  # pyarrow raises several unrelated types for a corrupt file
-        raise VQAError(f"{path} is not a readable parquet file ({err}). Re-write it with DataFrame.to_parquet.") from None
+    df = read_parquet(path, VQAError, "Write one with utils.data.vqa.save_vqa(df, path) from a DataFrame with "
+                                      f"columns {list(REQUIRED)}.")
     if "answers" in df.columns:
         df["answers"] = [list(a) if isinstance(a, np.ndarray) else a for a in df["answers"]]
     validate_vqa(df, source=str(path))
