@@ -1,0 +1,24 @@
+"""The graded kernel: an IPython kernel that serves cells under the sandbox's guards.
+
+Jupyter starts it from the `grader` kernelspec that `utils.grade` writes for each run:
+`python -m utils.grading.kernel -f {connection_file}`. Without sandbox settings in the environment (the
+course's own solution) it is a plain kernel.
+"""
+from utils.grading import sandbox
+
+
+def start(ready=lambda: None) -> None:
+    from ipykernel.kernelapp import IPKernelApp
+
+    app = IPKernelApp.instance()
+    app.initialize()
+    ready()
+    app.start()
+
+
+if __name__ == "__main__":
+    settings = sandbox.settings_from_env()
+    if settings:
+        sandbox.guard(settings, start)
+    else:
+        start()
