@@ -123,7 +123,13 @@ def write_class(folder: Path, victim: Path, solution: Path) -> dict[str, dict]:
         "not_a_notebook": ("print('hello')\n", {"status": "not a notebook", **zero}),
         "broken_json": (b'{"cells": [', {"status": "not a notebook", **zero}),
     }
-    expected = {}
+    (folder / "links_solution.ipynb").symlink_to(solution)
+    (folder / "in_a_folder").mkdir()  # a folder per student, with a scratch notebook beside the lab
+    nbformat.write(_with(), folder / "in_a_folder" / "99_toy.ipynb")
+    nbformat.write(_with_source(4, "x = 1"), folder / "in_a_folder" / "scratch.ipynb")
+    cases_in_folders = {"in_a_folder": {"status": "finished", **full}}
+    cases["_underscored"] = (_with(), {"status": "finished", **full})
+    expected = {"links_solution": {"status": "not a notebook", **zero}, **cases_in_folders}
     for student, (content, want) in cases.items():
         if isinstance(content, nbformat.NotebookNode):
             nbformat.write(content, folder / f"{student}.ipynb")

@@ -120,6 +120,19 @@ def test_every_check_is_tagged():
         lab = load_lab(number)
         tagged = {c.cell_id for c in lab.checks}
         for cell in nbformat.read(lab.solution, as_version=4).cells:
-            if cell.cell_type == "code" and "check_against(" in cell.source and "outcome" not in cell.metadata.get("tags", []):
+            checks = cell.cell_type == "code" and "check_against(" in cell.source
+            if checks and "outcome" not in cell.metadata.get("tags", []):
                 assert cell.get("id") in tagged, (lab.name, cell.source[:80])
         assert lab.checks and lab.outcomes, lab.name
+
+
+def test_sample_class(tmp_path):
+    """The sample class holds each kind of student, and its correct ones carry the solution's task code."""
+    from utils.grading.sample_class import KINDS, write_sample_class
+    kinds = write_sample_class("01", tmp_path, size=30, seed=1)
+    assert set(kinds.values()) == set(KINDS) and len(list(tmp_path.glob("*.ipynb"))) == 30
+    lab = load_lab("01")
+    correct = nbformat.read(tmp_path / f"{next(s for s, k in kinds.items() if k == 'correct')}.ipynb", as_version=4)
+    untouched = nbformat.read(tmp_path / f"{next(s for s, k in kinds.items() if k == 'untouched')}.ipynb", as_version=4)
+    built, stub = assemble(lab, correct, seed=0), assemble(lab, untouched, seed=0)
+    assert not built.untouched and not built.refused and set(stub.untouched) == {t.title for t in lab.tasks}

@@ -39,6 +39,7 @@ from utils.grading.score import Item, Result, max_items, score
 
 SOLUTION = "(course solution)"
 MAX_NOTEBOOK_BYTES = 50_000_000
+REFERENCE_TIMEOUT = 6 * 3600.0
 
 
 @dataclass
@@ -60,7 +61,7 @@ def find_submissions(folder: Path, lab: Lab) -> list[tuple[str, Path | None]]:
     notebook in it, or the one named like the lab; None when that does not single one out)."""
     found = []
     for entry in sorted(folder.iterdir()):
-        if entry.name.startswith((".", "_")):
+        if entry.name.startswith(".") or entry.name == "__MACOSX":  # hidden files; a zip's resource forks
             continue
         if entry.is_dir():
             notebooks = sorted(entry.rglob("*.ipynb"))
@@ -95,9 +96,10 @@ def _overlay(real: Path, copy: Path) -> None:
 
 
 def _environment(lab: Lab, settings: Settings, copy: Path, run: Path, sandboxed: bool) -> dict[str, str]:
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", VLM_PROFILE=settings.profile,
+    path = os.pathsep.join(p for p in [str(ROOT), os.environ.get("PYTHONPATH", "")] if p)
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", VLM_PROFILE=settings.profile, PYTHONPATH=path,
                OMP_NUM_THREADS=str(settings.threads), MKL_NUM_THREADS=str(settings.threads),
-               JUPYTER_PATH=str(run / "jupyter"), PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+               JUPYTER_PATH=str(run / "jupyter"))
     if not sandboxed:
         return env
     hf_home = os.environ.get("HF_HOME", str(Path.home() / ".cache" / "huggingface"))
@@ -177,6 +179,8 @@ def _grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, sa
     try:
         if path is None or not path.is_file():
             raise ValueError("no single notebook was found for this student")
+        if path.is_symlink() and sandboxed:
+            raise ValueError("it is a link to another file, not a file")
         if path.stat().st_size > MAX_NOTEBOOK_BYTES:
             raise ValueError(f"{path.name} is larger than {MAX_NOTEBOOK_BYTES // 10**6} MB")
         submitted = nbformat.read(path, as_version=4)
@@ -214,7 +218,6 @@ def _grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, sa
     result.status, result.detail = ran.get("status", "kernel died"), ran.get("detail", "")
     if result.status == "runner error":
         result.detail += " | the kernel's last words: " + log.text()[-1500:]
-    result.seconds = ran.get("seconds", round(time.monotonic() - start, 1))
     if killed:
         result.status = killed
         result.detail = (f"it used more than {settings.memory_gb:g} GB of memory and was stopped"
@@ -223,30 +226,32 @@ def _grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, sa
     notebook_name = f"{lab.name}.ipynb"
     nbformat.write(executed, student_dir / notebook_name)
     score(lab, assembly, executed, result)
+    result.cells_s = round(sum(cell_seconds(executed)), 1)
     if (run / "sandbox.log").exists():
         result.sandbox = (run / "sandbox.log").read_text(errors="replace").splitlines()[:100]
-    (student_dir / "feedback.md").write_text(feedback(result, notebook_name))
     if not settings.keep_work:
         shutil.rmtree(work, ignore_errors=True)
+    result.seconds = round(time.monotonic() - start, 1)
+    (student_dir / "feedback.md").write_text(feedback(result, notebook_name))
     return result
 
 
-def slowest_cell(notebook: Path) -> float:
-    """The longest a code cell of the executed `notebook` took, in seconds (0 when it has no timings)."""
+def cell_seconds(nb: nbformat.NotebookNode) -> list[float]:
+    """How long each executed code cell of `nb` took, from the timings nbclient records."""
     from datetime import datetime
-    longest = 0.0
-    for cell in nbformat.read(notebook, as_version=4).cells:
+    spans = []
+    for cell in nb.cells:
         timing = cell.metadata.get("execution", {})
         if "iopub.execute_input" in timing and "shell.execute_reply" in timing:
             began, ended = (datetime.fromisoformat(timing[k].replace("Z", "+00:00"))
                             for k in ("iopub.execute_input", "shell.execute_reply"))
-            longest = max(longest, (ended - began).total_seconds())
-    return longest
+            spans.append((ended - began).total_seconds())
+    return spans
 
 
-def grade(folder: Path, lab_number: str, profile: str = "offline", timeout: float = 900, cell_timeout: float | None = None,
-          jobs: int = 1, memory_gb: float = 6.0, seed: int | None = None, out: Path | None = None,
-          keep_work: bool = False, root: Path = ROOT) -> list[Result]:
+def grade(folder: Path, lab_number: str, profile: str = "offline", timeout: float = 900,
+          cell_timeout: float | None = None, jobs: int = 1, memory_gb: float = 6.0, seed: int | None = None,
+          out: Path | None = None, keep_work: bool = False, root: Path = ROOT) -> list[Result]:
     """Grade every submission in `folder` for lab `lab_number`; return the rows written to `out/gradebook.csv`."""
     folder = folder.resolve()
     if not folder.is_dir():
@@ -265,12 +270,16 @@ def grade(folder: Path, lab_number: str, profile: str = "offline", timeout: floa
         raise SystemExit(f"{folder} holds no submissions (one notebook per student, or a folder per student).")
     print(f"lab {lab.number} ({lab.name}), profile {profile}, {len(entries)} submissions, seed {seed}, "
           f"guards: {'audit hook + Landlock' if landlock.abi_version() else 'audit hook only (no Landlock here)'}")
+    limits = settings.timeout, settings.cell_timeout
+    settings.timeout = settings.cell_timeout = REFERENCE_TIMEOUT  # a cold cache: the solution builds artefacts
     reference = grade_one(lab, SOLUTION, lab.solution, settings, "_solution", sandboxed=False)
+    settings.timeout, settings.cell_timeout = limits
     print(f"the course's solution: {reference.points} / {reference.max_points} points in {reference.seconds:.0f} s"
           + ("" if reference.points == reference.max_points else
              " -- below full marks: look at its feedback before trusting the gradebook"))
     if cell_timeout is None:  # a cell may take five times the solution's slowest, and at least a minute
-        settings.cell_timeout = min(timeout, max(60.0, 5 * slowest_cell(out / "_solution" / f"{lab.name}.ipynb")))
+        settings.cell_timeout = min(timeout, max(60.0, 5 * max(cell_seconds(
+            nbformat.read(out / "_solution" / f"{lab.name}.ipynb", as_version=4)), default=0.0)))
     results: list[Result | None] = [None] * len(entries)
     lock = threading.Lock()
     with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool, tqdm(total=len(entries), desc="grading") as bar:

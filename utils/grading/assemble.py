@@ -22,7 +22,6 @@ STUB = "raise NotImplementedError("
 @dataclass
 class Assembly:
     notebook: nbformat.NotebookNode
-    code: dict[str, str]                                        # task cell id -> the student's code
     refused: dict[str, list[str]] = field(default_factory=dict)  # task title -> the screen's reasons
     untouched: list[str] = field(default_factory=list)          # titles of tasks left as the stub
     notes: list[str] = field(default_factory=list)              # what the student should know about the run
@@ -32,9 +31,10 @@ class Assembly:
 def reseed_source(seed: int) -> str:
     """A cell that saves the random generators' states and seeds them for a check's cases."""
     return ("import random as _grader_random, numpy as _grader_np, torch as _grader_torch\n"
-            "_grader_gen = globals().get('gen') if isinstance(globals().get('gen'), _grader_torch.Generator) else None\n"
-            "_grader_states = (_grader_random.getstate(), _grader_np.random.get_state(), _grader_torch.get_rng_state(),\n"
-            "                  _grader_gen.get_state() if _grader_gen is not None else None)\n"
+            "_grader_gen = globals().get('gen')\n"
+            "_grader_gen = _grader_gen if isinstance(_grader_gen, _grader_torch.Generator) else None\n"
+            "_grader_states = (_grader_random.getstate(), _grader_np.random.get_state(),\n"
+            "                  _grader_torch.get_rng_state(), _grader_gen and _grader_gen.get_state())\n"
             f"_grader_random.seed({seed}); _grader_np.random.seed({seed}); _grader_torch.manual_seed({seed})\n"
             "if _grader_gen is not None:\n"
             f"    _grader_gen.manual_seed({seed})")
@@ -84,9 +84,12 @@ def _slots(lab: Lab, submission: nbformat.NotebookNode) -> dict[str, list[nbform
 
 def assemble(lab: Lab, submission: nbformat.NotebookNode, seed: int) -> Assembly:
     """The lab to run for `submission` (see the module docstring), with what the screen refused noted."""
+    submission = nbformat.from_dict(submission)
+    submission.cells = [c for c in submission.cells  # papermill's parameters: the grader injects its own
+                        if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     filled = _slots(lab, submission)
     nb = nbformat.from_dict(lab.official)
-    out = Assembly(nb, {})
+    out = Assembly(nb)
     check_ids = {c.cell_id for c in lab.checks}
     cells = []
     for cell in nb.cells:
@@ -94,7 +97,6 @@ def assemble(lab: Lab, submission: nbformat.NotebookNode, seed: int) -> Assembly
         task = next((t for t in lab.tasks if t.cell_id == cid), None)
         if task is not None:
             code = "\n\n".join(c.source for c in filled[cid]).strip()
-            out.code[cid] = code
             if not code or (STUB in code and "# TODO: your code here" in code):
                 out.untouched.append(task.title)
             reasons = screen(code, lab.lab_names, lab.solution_names, lab.reference_names)

@@ -6,14 +6,14 @@ from pathlib import Path
 
 from utils.grading.score import Result
 
-FIXED = ["student", "lab", "status", "points", "max_points", "percent", "runtime_s", "peak_memory_gb"]
+FIXED = ["student", "lab", "status", "points", "max_points", "percent", "runtime_s", "cells_s", "peak_memory_gb"]
 
 
 def row(result: Result) -> dict[str, object]:
     out: dict[str, object] = {
         "student": result.student, "lab": result.lab, "status": result.status, "points": result.points,
         "max_points": result.max_points, "percent": round(100 * result.points / max(result.max_points, 1), 1),
-        "runtime_s": result.seconds, "peak_memory_gb": result.peak_gb}
+        "runtime_s": result.seconds, "cells_s": result.cells_s, "peak_memory_gb": result.peak_gb}
     out |= {f"{i.kind}: {i.title}": i.points for i in result.items}
     out["experiment ran"] = "; ".join(f"{t}: {'yes' if w.startswith('ran') else 'no'}"
                                       for t, w in result.experiments.items())

@@ -3,7 +3,8 @@
     python -m utils.grading.sample_class 10 FOLDER [--size 100] [--seed 0]
 
 Students come in five kinds, mixed at random: correct (the solution's task code), partly done (one task still
-the stub), untouched (the student lab as shipped), an endless loop in one task, and a syntax error in one task.
+the stub), untouched (the student lab as shipped), one task's code in an endless loop, and a syntax error in one
+task.
 """
 from __future__ import annotations
 
@@ -15,9 +16,19 @@ from pathlib import Path
 import nbformat
 
 from utils.grading.lab import load_lab
-from utils.labgen import student_version
+from utils.labgen import BEGIN, student_version
 
 KINDS = {"correct": 0.4, "partly_done": 0.25, "untouched": 0.15, "endless_loop": 0.1, "syntax_error": 0.1}
+
+
+def _looping(source: str) -> str:
+    """`source` with an endless loop at the start of each solution block: the task's code never returns."""
+    lines = []
+    for line in source.splitlines():
+        lines.append(line)
+        if match := BEGIN.match(line):
+            lines += [match.group(1) + "while True:", match.group(1) + "    pass"]
+    return "\n".join(lines)
 
 
 def submission(solution: nbformat.NotebookNode, kind: str, task_ids: list[str], rng: random.Random):
@@ -29,10 +40,9 @@ def submission(solution: nbformat.NotebookNode, kind: str, task_ids: list[str], 
         cid = cell.get("id")
         if cid not in task_ids or kind == "untouched":
             continue
-        code = "\n".join(line for line in answers[cid].splitlines() if "### " not in line)
-        if cid == spoiled and kind == "endless_loop":
-            code += "\n\nwhile True:\n    pass"
-        elif cid == spoiled and kind == "syntax_error":
+        source = _looping(answers[cid]) if cid == spoiled and kind == "endless_loop" else answers[cid]
+        code = "\n".join(line for line in source.splitlines() if "### " not in line)
+        if cid == spoiled and kind == "syntax_error":
             code = code.replace("return ", "return = ", 1) if "return " in code else code + "\n)"
         elif cid == spoiled and kind == "partly_done":
             continue

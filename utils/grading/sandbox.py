@@ -15,8 +15,11 @@ import sys
 
 from utils.grading import landlock
 
+MAX_FILE_BYTES = 2 * 2**30
 ENV = "GRADER_SANDBOX"  # JSON: {"workdir": ..., "writable": [...], "unreadable": [...], "log": ...}
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
+# Read-only questions that libraries ask on import: torch, which libraries exist; matplotlib, which fonts.
+QUERIES = {("ldconfig", "-p"), ("fc-list", "--help"), ("fc-list", "--format=%{file}\\n")}
 CHANGED = (0,)  # per event, the positions of the arguments that name what it changes
 PATH_EVENTS = {"os.remove": CHANGED, "os.rmdir": CHANGED, "os.mkdir": CHANGED, "os.chmod": CHANGED,
                "os.chown": CHANGED, "os.truncate": CHANGED, "os.utime": CHANGED, "os.rename": (0, 1),
@@ -65,10 +68,12 @@ def add_hook(workdir: str, writable: list[str], unreadable: list[str], log_fd: i
                     continue  # an existing folder: nothing changes
                 if where is not None and not _inside(where, writable):
                     refuse(f"{event} on {where} (outside your working copy)")
-        elif event == "subprocess.Popen" and [os.path.basename(str(a)) for a in args[1] or []] == ["ldconfig", "-p"]:
-            return  # ctypes.util.find_library asks it which libraries exist (torch does so on import)
+        elif event == "subprocess.Popen" and args[1] and len(args[1]) == 2 and \
+                (os.path.basename(str(args[1][0])), str(args[1][1])) in QUERIES:
+            return
         elif event in PROCESS_EVENTS:
-            refuse(f"{event} (graded notebooks may not start processes or open sockets)")
+            what = " ".join(map(str, args[1]))[:120] if event == "subprocess.Popen" and args[1] else ""
+            refuse(f"{event} {what}".rstrip() + " (graded notebooks may not start processes or open sockets)")
         elif event in ("os.kill", "os.killpg", "signal.pthread_kill") and args and args[0] not in (me, 0):
             refuse(f"{event} {args[0]} (graded notebooks may not signal other processes)")
 

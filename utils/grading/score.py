@@ -8,6 +8,7 @@ import nbformat
 
 from utils.grading.assemble import Assembly
 from utils.grading.lab import Lab
+from utils.labgen import ANSWER_PROMPT
 
 CHECK_POINTS, OUTCOME_POINTS = 2, 1
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -29,7 +30,8 @@ class Result:
     status: str                  # finished, errors, timeout, out of memory, kernel died, not a notebook, ...
     detail: str = ""
     items: list[Item] = field(default_factory=list)
-    seconds: float = 0.0
+    seconds: float = 0.0         # grading this submission, all in
+    cells_s: float = 0.0         # of which its cells ran
     peak_gb: float = 0.0
     experiments: dict[str, str] = field(default_factory=dict)   # experiment title -> "ran" or why not
     answers: dict[str, int] = field(default_factory=dict)       # answer cell id -> words written
@@ -96,7 +98,7 @@ def score(lab: Lab, assembly: Assembly, executed: nbformat.NotebookNode, result:
             why = _error(cells[task.cell_id]) if task.cell_id in cells else "not run"
             result.experiments[task.title] = why or "ran without an error"
     result.answers = {cid: len(text.split()) for cid, text in assembly.answers.items()
-                      if "**Your answer:**" not in text}
+                      if ANSWER_PROMPT not in text}
     result.refused, result.notes = refused, result.notes + assembly.notes
     if result.status == "finished" and any(_error(c) for c in executed.cells if c.cell_type == "code"):
         result.status = "errors"
