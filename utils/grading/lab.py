@@ -43,7 +43,7 @@ class Lab:
     answers: list[str] = field(default_factory=list)   # cell ids
     solution_names: set[str] = field(default_factory=set)  # top-level names the solution's task cells bind
     reference_names: set[str] = field(default_factory=set)  # reference implementations the checks compare with
-    lab_names: set[str] = field(default_factory=set)  # top-level names the lab's own (non-task) cells bind
+    lab_names: set[str] = field(default_factory=set)  # what the lab's cells bind and its checks and outcomes read
 
     @property
     def name(self) -> str:
@@ -54,18 +54,37 @@ def _defined(source: str) -> tuple[str, ...]:
     return tuple(n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
 
 
-def _bound(source: str) -> set[str]:
-    """Names a cell binds at top level (assignments, defs, imports, loop targets)."""
-    names: set[str] = set()
-    for node in ast.parse(source).body:
-        for sub in ast.walk(node) if not isinstance(node, (ast.FunctionDef, ast.ClassDef)) else [node]:
-            if isinstance(sub, (ast.FunctionDef, ast.ClassDef)):
-                names.add(sub.name)
-            elif isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
-                names.add(sub.id)
-            elif isinstance(sub, (ast.Import, ast.ImportFrom)):
-                names |= {(a.asname or a.name).split(".")[0] for a in sub.names}
+def _top_level(source: str) -> list[ast.AST]:
+    """The nodes of a cell outside its function and class bodies and its comprehensions."""
+    nodes, todo = [], list(ast.parse(source).body)
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp,
+                                 ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+            todo += list(ast.iter_child_nodes(node))
+    return nodes
+
+
+def bound(source: str) -> set[str]:
+    """Names a cell binds at top level: functions, classes, imports, assignment and loop targets."""
+    names = set()
+    for node in _top_level(source):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            names.add(node.id)
     return names
+
+
+def _free(source: str) -> set[str]:
+    """Names a cell reads that it binds nowhere itself (comprehension variables and arguments included)."""
+    nodes = list(ast.walk(ast.parse(source)))
+    local = {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    local |= {n.arg for n in nodes if isinstance(n, ast.arg)}
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local - bound(source)
 
 
 def _reference_leaves(source: str) -> set[str]:
@@ -95,7 +114,7 @@ def load_lab(number: str | int, root: Path = ROOT) -> Lab:
     solution = found[0]
     nb = nbformat.read(solution, as_version=4)
     lab = Lab(number, solution, student_version(nb, solution.name))
-    task = None
+    task, defined, read = None, set(), set()
     for cell in nb.cells:
         cid = cell.get("id")
         if cell.cell_type == "markdown":
@@ -103,23 +122,25 @@ def load_lab(number: str | int, root: Path = ROOT) -> Lab:
                 lab.answers.append(cid)
             continue
         tags = cell.metadata.get("tags", [])
-        if "parameters" in tags:
-            lab.lab_names |= _bound(cell.source)
+        if "injected-parameters" in tags:
             continue
         if "### BEGIN SOLUTION" in cell.source:
             names = _defined(cell.source)
             task = Task(cid, names, ", ".join(names) if names else "the experiment")
             lab.tasks.append(task)
-            lab.solution_names |= _bound(cell.source)
-        else:
-            lab.lab_names |= _bound(cell.source)
+            lab.solution_names |= bound(cell.source)
+            continue
+        defined |= bound(cell.source)
         if "check" in tags:
             if task is None:
                 raise ValueError(f"{solution.name}: a cell tagged 'check' comes before any task.")
             same = sum(c.task == task for c in lab.checks)
             lab.checks.append(Check(cid, task, task.title + (f" ({same + 1})" if same else "")))
             lab.reference_names |= _reference_leaves(cell.source)
+            read |= _free(cell.source)
         if "outcome" in tags:
             lab.outcomes.append(cid)
+            read |= _free(cell.source)
+    lab.lab_names = defined & read
     lab.reference_names |= {n for t in lab.tasks for n in t.names}
     return lab
