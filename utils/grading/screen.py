@@ -2,7 +2,8 @@
 
 The grader runs the course's own cells around the student's task cells, so the only code a student controls is
 in those cells. This screen refuses, with a reason a student can act on:
-- IPython magics and shell commands (`%`, `!`): they reach the kernel and the shell;
+- IPython magics and shell commands (`%`, `!`), but for `%time`, `%timeit` and `%matplotlib`: they reach the
+  kernel and the shell;
 - the names that reach around Python's rules (`getattr`, `globals`, `exec`, `__import__`, `sys.modules`, `gc`,
   `ctypes`, dunder attributes, ...), with which a cell could rewrite the checks;
 - assigning attributes of anything the cell did not create itself (`torch.allclose = ...`, `checks.x = ...`);
@@ -20,7 +21,19 @@ FORBIDDEN_NAMES = {"getattr", "setattr", "delattr", "globals", "locals", "vars",
                    "__import__", "__builtins__", "breakpoint", "get_ipython", "open"}
 FORBIDDEN_MODULES = {"builtins", "gc", "ctypes", "importlib", "inspect", "sys", "signal", "subprocess", "socket",
                      "shutil", "pickle", "marshal", "types", "multiprocessing", "threading", "_thread", "os"}
+HARMLESS_MAGICS = {"time", "timeit", "matplotlib"}
 ALLOWED_DUNDERS = {"__init__", "__name__", "__call__", "__len__", "__iter__", "__getitem__", "__repr__", "__doc__"}
+
+
+def _without_timing(line: str) -> str:
+    """A line with a harmless magic (%time, %%timeit, %matplotlib, ...) read as the code it runs."""
+    stripped = line.lstrip()
+    magic, _, rest = stripped.partition(" ")
+    if not magic.startswith("%") or magic.lstrip("%") not in HARMLESS_MAGICS:
+        return line
+    if magic.startswith("%%") or magic == "%matplotlib":
+        return ""
+    return line[:len(line) - len(stripped)] + rest
 
 
 def _root(node: ast.AST) -> ast.AST:
@@ -43,8 +56,10 @@ def screen(source: str, lab_names: set[str], own_names: set[str], references: se
     `lab_names`: names the lab's own cells bind; `own_names`: names the task may bind (the solution's task cell
     binds them); `references`: the names of the reference implementations the checks compare with.
     """
+    source = "\n".join(_without_timing(line) for line in source.splitlines())
     if any(line.lstrip().startswith(("%", "!")) for line in source.splitlines()):
-        return ["IPython magics and shell commands (lines starting with % or !) are not allowed in a graded cell."]
+        return ["IPython magics and shell commands (lines starting with % or !) are not allowed in a graded cell; "
+                "only %time, %timeit and %matplotlib are."]
     try:
         tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError as err:
