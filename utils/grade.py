@@ -133,27 +133,47 @@ class _tail:
         return self.data.decode(errors="replace")
 
 
+STOP = threading.Event()  # set when the instructor interrupts the run: every submission still running is stopped
+
+
+def _family(parent: psutil.Process) -> list[psutil.Process]:
+    try:
+        return [parent] + parent.children(recursive=True)
+    except psutil.Error:
+        return []
+
+
+def _kill(family: list[psutil.Process]) -> None:
+    for p in family:
+        try:
+            p.kill()
+        except psutil.Error:
+            pass
+
+
 def _watch(process: subprocess.Popen, limit_gb: float, deadline: float) -> tuple[str | None, float]:
-    """Wait for `process`, killing it with its children past `limit_gb` of memory or `deadline`; (why, peak GB)."""
+    """Wait for `process`, killing it with its children past `limit_gb` of memory, past `deadline` or when the
+    run is interrupted; (why it was killed or None, peak GB)."""
     peak, why = 0.0, None
     parent = psutil.Process(process.pid)
-    while process.poll() is None:
-        try:
-            family = [parent] + parent.children(recursive=True)
-            rss = sum(p.memory_info().rss for p in family) / 2**30
-        except psutil.Error:
-            family, rss = [], 0.0
-        peak = max(peak, rss)
-        if rss > limit_gb or time.monotonic() > deadline:
-            why = "out of memory" if rss > limit_gb else "timeout"
-            for p in family:
-                try:
-                    p.kill()
-                except psutil.Error:
-                    pass
-            process.wait()
-            break
-        time.sleep(0.25)
+    try:
+        while process.poll() is None:
+            family = _family(parent)
+            try:
+                rss = sum(p.memory_info().rss for p in family) / 2**30
+            except psutil.Error:
+                rss = 0.0
+            peak = max(peak, rss)
+            why = ("out of memory" if rss > limit_gb else "timeout" if time.monotonic() > deadline
+                   else "interrupted" if STOP.is_set() else None)
+            if why:
+                _kill(family)
+                break
+            time.sleep(0.25)
+    except BaseException:  # Ctrl-C in the main thread: leave no kernel behind
+        _kill(_family(parent))
+        raise
+    process.wait()
     return why, round(peak, 2)
 
 
@@ -220,8 +240,9 @@ def _grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, sa
         result.detail += " | the kernel's last words: " + log.text()[-1500:]
     if killed:
         result.status = killed
-        result.detail = (f"it used more than {settings.memory_gb:g} GB of memory and was stopped"
-                         if killed == "out of memory" else f"it ran past {settings.timeout:.0f} s and was stopped")
+        result.detail = {"out of memory": f"it used more than {settings.memory_gb:g} GB of memory and was stopped",
+                         "timeout": f"it ran past {settings.timeout:.0f} s and was stopped",
+                         "interrupted": "the instructor interrupted the run"}[killed]
     executed = nbformat.read(run / "executed.ipynb", as_version=4) if (run / "executed.ipynb").exists() else nb
     notebook_name = f"{lab.name}.ipynb"
     nbformat.write(executed, student_dir / notebook_name)
@@ -280,20 +301,37 @@ def grade(folder: Path, lab_number: str, profile: str = "offline", timeout: floa
     if cell_timeout is None:  # a cell may take five times the solution's slowest, and at least a minute
         settings.cell_timeout = min(timeout, max(60.0, 5 * max(cell_seconds(
             nbformat.read(out / "_solution" / f"{lab.name}.ipynb", as_version=4)), default=0.0)))
-    results: list[Result | None] = [None] * len(entries)
-    lock = threading.Lock()
-    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool, tqdm(total=len(entries), desc="grading") as bar:
-        def work(k: int) -> None:
-            results[k] = grade_one(lab, entries[k][0], entries[k][1], settings, names[k])
-            with lock:
-                bar.update()
-                write_gradebook([reference] + [r for r in results if r is not None], out / "gradebook.csv")
-        list(pool.map(work, range(len(entries))))
-    shutil.rmtree(out / ".work", ignore_errors=True)
-    rows = [reference] + [r for r in results if r is not None]
+    try:
+        rows = [reference] + _grade_all(lab, entries, names, settings, reference, jobs)
+    finally:
+        shutil.rmtree(out / ".work", ignore_errors=True)
     write_gradebook(rows, out / "gradebook.csv")
     print(f"gradebook: {out / 'gradebook.csv'}; feedback: {out}/STUDENT/feedback.md")
     return rows
+
+
+def _grade_all(lab: Lab, entries: list[tuple[str, Path | None]], names: list[str], settings: Settings,
+               reference: Result, jobs: int) -> list[Result]:
+    """Grade the submissions, `jobs` at a time, rewriting the gradebook as each row comes in; Ctrl-C stops the
+    submissions that are running (their rows say so) and keeps the rows graded so far."""
+    results: list[Result | None] = [None] * len(entries)
+    lock = threading.Lock()
+    gradebook = settings.out / "gradebook.csv"
+
+    def work(k: int) -> None:
+        results[k] = grade_one(lab, entries[k][0], entries[k][1], settings, names[k])
+        with lock:
+            bar.update()
+            write_gradebook([reference] + [r for r in results if r is not None], gradebook)
+
+    with ThreadPoolExecutor(max_workers=max(jobs, 1)) as pool, tqdm(total=len(entries), desc="grading") as bar:
+        try:
+            list(pool.map(work, range(len(entries))))
+        except KeyboardInterrupt:
+            STOP.set()
+            pool.shutdown(cancel_futures=True)
+            raise SystemExit(f"interrupted: {gradebook} holds the rows graded so far") from None
+    return [r for r in results if r is not None]
 
 
 def main(argv: list[str] | None = None) -> int:

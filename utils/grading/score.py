@@ -75,7 +75,7 @@ def _error(cell, stopped: str = "") -> str | None:
 def score(lab: Lab, assembly: Assembly, executed: nbformat.NotebookNode, result: Result) -> Result:
     """Fill `result` with the points earned in `executed` (the run of `assembly`)."""
     cells = {c.get("id"): c for c in executed.cells}
-    stopped = result.status if result.status in ("out of memory", "timeout") else ""
+    stopped = result.status if result.status in ("out of memory", "timeout", "interrupted") else ""
     untouched, refused = set(assembly.untouched), assembly.refused
     for check in lab.checks:
         title = check.task.title
