@@ -97,6 +97,8 @@ def write_class(folder: Path, victim: Path, solution: Path) -> dict[str, dict]:
         "wrong_signature": (_with_source(4, "def add(a):\n    return a + a"), {"status": "errors", **only_mean}),
         "infinite_loop": (_with(add_body="    while True:\n        pass"), {"status": "errors", **only_mean}),
         "exits_kernel": (_with(add_body="    torch.os._exit(3)"), {"status": "kernel died", **zero}),
+        "kills_the_grader": (_with(add_body="    torch.os.kill(torch.os.getppid(), 9)\n    torch.os.kill(0, 9)\n"
+                                            "    return a + b"), {"status": "errors", **only_mean}),
         "raises_system_exit": (_with(add_body="    raise SystemExit(1)"), {"status": "errors", **only_mean}),
         "memory_hog": (_with(add_body="    return torch.ones(2**31) + a + b"), {"status": "out of memory", **zero}),
         "deletes_files": (_with(add_body=f"    import pathlib\n    pathlib.Path({str(victim)!r}).unlink()\n"

@@ -1,6 +1,6 @@
 """The guard a graded kernel runs under: an audit hook (PEP 578) installed before any student code.
 
-While a submission runs, the hook refuses, with `PermissionError` and a line in the copy's `sandbox.log`:
+While a submission runs, the hook refuses, with `PermissionError` and a line in the run's log (outside the copy):
 writing, deleting, renaming or creating anything outside the submission's working copy; reading the course's
 solutions, its git history and built book, or the other submissions; starting processes; signalling other
 processes; and opening network sockets. An audit hook cannot be removed once installed. Native code (torch.save,
@@ -74,7 +74,7 @@ def add_hook(workdir: str, writable: list[str], unreadable: list[str], log_fd: i
         elif event in PROCESS_EVENTS:
             what = " ".join(map(str, args[1]))[:120] if event == "subprocess.Popen" and args[1] else ""
             refuse(f"{event} {what}".rstrip() + " (graded notebooks may not start processes or open sockets)")
-        elif event in ("os.kill", "os.killpg", "signal.pthread_kill") and args and args[0] not in (me, 0):
+        elif (event == "os.kill" and args[0] != me) or event == "os.killpg":
             refuse(f"{event} {args[0]} (graded notebooks may not signal other processes)")
 
     sys.addaudithook(hook)
