@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from utils.grading import names
 from utils.labgen import BEGIN_ANSWER, student_version
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -54,39 +55,6 @@ def _defined(source: str) -> tuple[str, ...]:
     return tuple(n.name for n in ast.parse(source).body if isinstance(n, (ast.FunctionDef, ast.ClassDef)))
 
 
-def _top_level(source: str) -> list[ast.AST]:
-    """The nodes of a cell outside its function and class bodies and its comprehensions."""
-    nodes, todo = [], list(ast.parse(source).body)
-    while todo:
-        node = todo.pop()
-        nodes.append(node)
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda, ast.ListComp,
-                                 ast.SetComp, ast.DictComp, ast.GeneratorExp)):
-            todo += list(ast.iter_child_nodes(node))
-    return nodes
-
-
-def bound(source: str) -> set[str]:
-    """Names a cell binds at top level: functions, classes, imports, assignment and loop targets."""
-    names = set()
-    for node in _top_level(source):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
-            names.add(node.id)
-    return names
-
-
-def _free(source: str) -> set[str]:
-    """Names a cell reads that it binds nowhere itself (comprehension variables and arguments included)."""
-    nodes = list(ast.walk(ast.parse(source)))
-    local = {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
-    local |= {n.arg for n in nodes if isinstance(n, ast.arg)}
-    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - local - bound(source)
-
-
 def _reference_leaves(source: str) -> set[str]:
     """The last name of each `check_against(student, REFERENCE, ...)` reference, e.g. `symmetric_infonce`."""
     leaves = set()
@@ -125,22 +93,22 @@ def load_lab(number: str | int, root: Path = ROOT) -> Lab:
         if "injected-parameters" in tags:
             continue
         if "### BEGIN SOLUTION" in cell.source:
-            names = _defined(cell.source)
-            task = Task(cid, names, ", ".join(names) if names else "the experiment")
+            defines = _defined(cell.source)
+            task = Task(cid, defines, ", ".join(defines) if defines else "the experiment")
             lab.tasks.append(task)
-            lab.solution_names |= bound(cell.source)
+            lab.solution_names |= names.bound(ast.parse(cell.source).body)
             continue
-        defined |= bound(cell.source)
+        defined |= names.bound(ast.parse(cell.source).body)
         if "check" in tags:
             if task is None:
                 raise ValueError(f"{solution.name}: a cell tagged 'check' comes before any task.")
             same = sum(c.task == task for c in lab.checks)
             lab.checks.append(Check(cid, task, task.title + (f" ({same + 1})" if same else "")))
             lab.reference_names |= _reference_leaves(cell.source)
-            read |= _free(cell.source)
+            read |= names.free(cell.source)
         if "outcome" in tags:
             lab.outcomes.append(cid)
-            read |= _free(cell.source)
+            read |= names.free(cell.source)
     lab.lab_names = defined & read
     lab.reference_names |= {n for t in lab.tasks for n in t.names}
     return lab

@@ -17,6 +17,8 @@ import ast
 
 from IPython.core.inputtransformer2 import TransformerManager
 
+from utils.grading import names
+
 FORBIDDEN_NAMES = {"getattr", "setattr", "delattr", "globals", "locals", "vars", "exec", "eval", "compile",
                    "__import__", "__builtins__", "breakpoint", "get_ipython", "open"}
 FORBIDDEN_MODULES = {"builtins", "gc", "ctypes", "importlib", "inspect", "sys", "signal", "subprocess", "socket",
@@ -42,14 +44,6 @@ def _root(node: ast.AST) -> ast.AST:
     return node
 
 
-def _local_names(tree: ast.AST) -> set[str]:
-    """Names the code binds itself: assignments, arguments, loop and with targets, comprehension variables."""
-    names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
-    names |= {a.arg for a in ast.walk(tree) if isinstance(a, ast.arg)}
-    names |= {n.name for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
-    return names | {"self", "cls"}
-
-
 def screen(source: str, lab_names: set[str], own_names: set[str], references: set[str]) -> list[str]:
     """Reasons to refuse `source` (empty when it may run).
 
@@ -64,7 +58,7 @@ def screen(source: str, lab_names: set[str], own_names: set[str], references: se
         tree = ast.parse(TransformerManager().transform_cell(source))
     except SyntaxError as err:
         return [f"syntax error on line {err.lineno}: {err.msg}."]
-    local, reasons = _local_names(tree), []
+    local, reasons = names.local(tree) | {"self", "cls"}, []
 
     def refuse(node: ast.AST, why: str) -> None:
         reasons.append(f"line {getattr(node, 'lineno', '?')}: {why}")
@@ -100,17 +94,6 @@ def screen(source: str, lab_names: set[str], own_names: set[str], references: se
                             refuse(node, "assigning an attribute of something this cell did not create "
                                          f"(`{ast.unparse(part)}`) is not allowed.")
     for node in tree.body:  # top level: rebinding what the lab's own cells define
-        bound = {n.name for n in [node] if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef))}
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound = {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif not isinstance(node, (ast.FunctionDef, ast.ClassDef, ast.AsyncFunctionDef)):
-            bound = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, (ast.Store, ast.Del))
-                     and not _in_comprehension(node, n)}
-        for name in sorted(bound & protected):
+        for name in sorted(names.bound([node]) & protected):
             refuse(node, f"`{name}` is defined by the lab's own cells; give yours another name.")
     return reasons
-
-
-def _in_comprehension(top: ast.AST, name: ast.Name) -> bool:
-    return any(isinstance(c, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda))
-               and any(n is name for n in ast.walk(c)) for c in ast.walk(top))
