@@ -3,9 +3,9 @@
     python -m utils.grade SUBMISSIONS --lab 01 [--profile offline|t4] [--timeout S] [--jobs J] [--out DIR]
 
 SUBMISSIONS holds one notebook per student (`alice.ipynb`), or one folder per student holding their notebook.
-First the course's own solution runs through the same pipeline (unsandboxed, so that it fills the course cache
-the submissions then read); its row opens the gradebook and shows the most a submission can earn here. Each
-submission then runs in a throwaway working copy, in a kernel that may write only inside it (`grading.sandbox`),
+First the course's own solution runs through the same pipeline (unsandboxed, so that it fills the course cache);
+its row opens the gradebook and shows the most a submission can earn here. Each submission then runs in a
+throwaway working copy that holds a copy of that cache, in a kernel that may write only inside it (`grading.sandbox`),
 under a time limit and a memory limit, and is scored by the lab's checks (`grading.score`). Written to DIR:
 `gradebook.csv`, and per student `STUDENT/feedback.md` beside `STUDENT/LAB.ipynb`, the notebook as it ran.
 """
@@ -40,6 +40,7 @@ from utils.grading.score import Item, Result, max_items, score
 SOLUTION = "(course solution)"
 MAX_NOTEBOOK_BYTES = 50_000_000
 REFERENCE_TIMEOUT = 6 * 3600.0
+LINK_ABOVE = 2**30  # cache files larger than this are shared read-only with a submission, not copied
 
 
 @dataclass
@@ -86,13 +87,19 @@ def folder_names(students: list[str]) -> list[str]:
     return names
 
 
-def _overlay(real: Path, copy: Path) -> None:
-    """A cache in `copy` whose artefacts are links to the course cache: read there, new ones built in the copy."""
-    for kind in (real.iterdir() if real.is_dir() else []):
-        if kind.is_dir():
-            (copy / kind.name).mkdir(parents=True, exist_ok=True)
-            for entry in kind.iterdir():
-                (copy / kind.name / entry.name).symlink_to(entry)
+def _cache_copy(real: Path, copy: Path) -> None:
+    """The course cache for one submission: its files copied (a lab may overwrite an artefact, as Lab 3 saves
+    its checkpoint), those over `LINK_ABOVE` bytes linked read-only; artefacts it lacks are built in the copy."""
+    for source in (real.rglob("*") if real.is_dir() else []):
+        target = copy / source.relative_to(real)
+        if source.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif source.stat().st_size > LINK_ABOVE:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.symlink_to(source)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
 
 
 def _environment(lab: Lab, settings: Settings, copy: Path, run: Path, sandboxed: bool) -> dict[str, str]:
@@ -217,7 +224,7 @@ def _grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, sa
     for folder in (copy / "tmp", run / "jupyter" / "kernels" / execute.KERNEL):
         folder.mkdir(parents=True)
     if sandboxed:
-        _overlay(cache.CACHE, copy / "cache")
+        _cache_copy(cache.CACHE, copy / "cache")
     (run / "jupyter" / "kernels" / execute.KERNEL / "kernel.json").write_text(json.dumps(
         {"argv": [sys.executable, "-m", "utils.grading.kernel", "-f", "{connection_file}"],
          "display_name": "graded", "language": "python"}))
