@@ -140,3 +140,20 @@ def test_sample_class(tmp_path):
     untouched = nbformat.read(tmp_path / f"{next(s for s, k in kinds.items() if k == 'untouched')}.ipynb", as_version=4)
     built, stub = assemble(lab, correct, seed=0), assemble(lab, untouched, seed=0)
     assert not built.untouched and not built.refused and set(stub.untouched) == {t.title for t in lab.tasks}
+
+
+def test_outcome_points_need_every_check(toy_root):
+    """An outcome cell that ran cleanly earns nothing while a check fails: the functions must do the work."""
+    from utils.grading.score import Result, score
+    lab = load_lab("99", toy_root)
+    built = assemble(lab, nbformat.read(lab.solution, as_version=4), seed=0)
+    executed = nbformat.from_dict(built.notebook)
+    for count, cell in enumerate(c for c in executed.cells if c.cell_type == "code"):
+        cell.execution_count = count + 1
+    failed = next(c for c in executed.cells if c.get("id") == lab.checks[1].cell_id)
+    failed.outputs = [nbformat.v4.new_output("error", ename="AssertionError", evalue="row_means is wrong",
+                                             traceback=[])]
+    result = score(lab, built, executed, Result("s", "99", "finished"))
+    points = {i.title: i.points for i in result.items}
+    assert points == {"add": 2, "row_means": 0, "outcome 1": 0} and result.status == "errors"
+    assert "every check" in result.items[-1].message and "row_means is wrong" in result.items[1].message
