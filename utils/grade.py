@@ -35,7 +35,7 @@ from utils.grading import execute, landlock, sandbox
 from utils.grading.assemble import assemble
 from utils.grading.lab import ROOT, Lab, load_lab
 from utils.grading.report import feedback, write_gradebook
-from utils.grading.score import Item, Result, max_items, score
+from utils.grading.score import Result, no_points, score
 
 SOLUTION = "(course solution)"
 MAX_NOTEBOOK_BYTES = 50_000_000
@@ -191,8 +191,7 @@ def grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, saf
         return _grade_one(lab, student, path, settings, safe, sandboxed)
     except Exception as err:  # a fault of the grader's own: the row says so, and the class goes on
         result = Result(student, lab.number, "grader error", f"{type(err).__name__}: {err}", seed=settings.seed)
-        result.items = [Item(i.kind, i.title, 0, i.max_points, "not graded: the grader failed on this submission")
-                        for i in max_items(lab)]
+        result.items = no_points(lab, "not graded: the grader failed on this submission")
         return result
 
 
@@ -214,8 +213,7 @@ def _grade_one(lab: Lab, student: str, path: Path | None, settings: Settings, sa
         nbformat.validate(submitted)
     except Exception as err:
         result.status, result.detail = "not a notebook", f"{path.name if path else safe}: {err}"
-        result.items = [Item(i.kind, i.title, 0, i.max_points, "not run: the submission is not a notebook")
-                        for i in max_items(lab)]
+        result.items = no_points(lab, "not run: the submission is not a notebook")
         (student_dir / "feedback.md").write_text(feedback(result, None))
         return result
     work = settings.out / ".work" / safe

@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 BEGIN = re.compile(r"^(\s*)### BEGIN SOLUTION(?:\s+hint:\s*(.*))?$")
 END = re.compile(r"^\s*### END SOLUTION\s*$")
 BEGIN_ANSWER, END_ANSWER = "<!-- BEGIN ANSWER -->", "<!-- END ANSWER -->"
+TODO, STUB = "# TODO: your code here", "raise NotImplementedError("  # what a student's task starts as
 ANSWER_PROMPT = "**Your answer:** *(write it here, with the numbers you measured)*"
 
 
@@ -57,7 +58,7 @@ def strip_solutions(source: str, where: str = "cell") -> str:
         if not match:
             return None
         indent, hint = match.group(1), (match.group(2) or "see the text above").strip()
-        return [f"{indent}# TODO: your code here", f"{indent}raise NotImplementedError({('TODO: ' + hint)!r})"]
+        return [f"{indent}{TODO}", f"{indent}{STUB}{('TODO: ' + hint)!r})"]
 
     return _replace_blocks(source, stub, lambda line: bool(END.match(line)),
                            ("### BEGIN SOLUTION", "### END SOLUTION"), where)

@@ -15,8 +15,7 @@ import nbformat
 
 from utils.grading.lab import Lab
 from utils.grading.screen import screen
-
-STUB = "raise NotImplementedError("
+from utils.labgen import STUB, TODO
 
 
 @dataclass
@@ -97,7 +96,7 @@ def assemble(lab: Lab, submission: nbformat.NotebookNode, seed: int) -> Assembly
         task = next((t for t in lab.tasks if t.cell_id == cid), None)
         if task is not None:
             code = "\n\n".join(c.source for c in filled[cid]).strip()
-            if not code or (STUB in code and "# TODO: your code here" in code):
+            if not code or (STUB in code and TODO in code):
                 out.untouched.append(task.title)
             reasons = screen(code, lab.lab_names, lab.solution_names, lab.reference_names)
             if reasons:

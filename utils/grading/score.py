@@ -50,9 +50,10 @@ class Result:
         return sum(i.max_points for i in self.items)
 
 
-def max_items(lab: Lab) -> list[Item]:
-    return ([Item("check", c.title, 0, CHECK_POINTS) for c in lab.checks]
-            + [Item("outcome", f"outcome {k + 1}", 0, OUTCOME_POINTS) for k in range(len(lab.outcomes))])
+def no_points(lab: Lab, why: str) -> list[Item]:
+    """Every check and outcome of `lab` at zero points, for the reason `why` (the notebook did not run)."""
+    return ([Item("check", c.title, 0, CHECK_POINTS, why) for c in lab.checks]
+            + [Item("outcome", f"outcome {k + 1}", 0, OUTCOME_POINTS, why) for k in range(len(lab.outcomes))])
 
 
 def _error(cell, stopped: str = "") -> str | None:
