@@ -12,6 +12,8 @@ Colab machine has and this one lacks:
   block for the captioner to read);
 - SmolLM2-135M-Instruct: a random tiny Llama with the world LM's tokenizer (same special tokens and chat
   template as SmolLM2's), saved to `folder` and loaded by `load_language_model` from there;
+- OWL-ViT (Lab 12): a random tiny `OwlViTForObjectDetection` with CLIP's tokenizer, built in `folder` when
+  `grounding.load_owlvit` is first called;
 - the GPU and the sizes: `t4` runs on the CPU with tiny sizes, in fp32 because half precision on a CPU is
   far too slow for ViT-B-32 (test_t4_smoke.py runs the fp16 path on a small model instead).
 
@@ -128,6 +130,13 @@ def vqav2(n_images: int, first_id: int = 0, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _coco_box(rng: random.Random, width: int, height: int) -> list[float]:
+    """A box as `detection-datasets/coco` stores it: [x_min, y_min, x_max, y_max] in pixels."""
+    w, h = rng.uniform(0.1, 0.6) * width, rng.uniform(0.1, 0.6) * height
+    x, y = rng.uniform(0, width - w), rng.uniform(0, height - h)
+    return [x, y, x + w, y + h]
+
+
 def coco_detection(n: int, seed: int = 0) -> pd.DataFrame:
     """Shaped like `detection-datasets/coco`'s val split: image_id, an `image` struct, width, height, and
     `objects` with a COCO category id (0-79) per box."""
@@ -137,7 +146,7 @@ def coco_detection(n: int, seed: int = 0) -> pd.DataFrame:
         boxes = [rng.randrange(8) for _ in range(rng.randint(1, 4))]  # a few common categories, repeated
         rows.append({"image_id": i, "image": _hub_image(rng, f"{i:012d}.jpg", (640, 480)), "width": 640,
                      "height": 480, "objects": {"bbox_id": list(range(len(boxes))), "category": boxes,
-                                                "bbox": [[0.0, 0.0, 10.0, 10.0]] * len(boxes),
+                                                "bbox": [_coco_box(rng, 640, 480) for _ in boxes],
                                                 "area": [100.0] * len(boxes)}})
     return pd.DataFrame(rows)
 
@@ -248,6 +257,46 @@ def tiny_language_model(folder: Path) -> None:
     profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], lm=str(folder))
 
 
+def tiny_owlvit(folder: Path) -> None:
+    """OWL-ViT (`google/owlvit-base-patch32`) as a random tiny OwlViT with CLIP's own tokenizer (open_clip's BPE
+    vocabulary, so no download), built in `folder` the first time `grounding.load_owlvit` is called."""
+    from utils import grounding
+
+    name, load = grounding.OWLVIT, grounding.load_owlvit
+
+    def build() -> None:
+        import json
+
+        import open_clip
+        from transformers import (CLIPTokenizer, OwlViTConfig, OwlViTForObjectDetection, OwlViTImageProcessor,
+                                  OwlViTProcessor)
+
+        folder.mkdir(parents=True, exist_ok=True)
+        bpe = open_clip.tokenizer.SimpleTokenizer()
+        (folder / "vocab.json").write_text(json.dumps(bpe.encoder))
+        merges = sorted(bpe.bpe_ranks, key=bpe.bpe_ranks.get)
+        (folder / "merges.txt").write_text("#version: 0.2\n" + "\n".join(" ".join(m) for m in merges) + "\n")
+        tokenizer = CLIPTokenizer(str(folder / "vocab.json"), str(folder / "merges.txt"), model_max_length=16,
+                                  pad_token="!", bos_token="<start_of_text>", eos_token="<end_of_text>",
+                                  unk_token="<end_of_text>")
+        images = OwlViTImageProcessor(size={"height": 64, "width": 64}, crop_size={"height": 64, "width": 64})
+        OwlViTProcessor(image_processor=images, tokenizer=tokenizer).save_pretrained(folder)
+        tiny = dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+        config = OwlViTConfig(text_config={**tiny, "max_position_embeddings": 16},
+                              vision_config={**tiny, "image_size": 64, "patch_size": 32}, projection_dim=32)
+        OwlViTForObjectDetection(config).save_pretrained(folder)
+
+    def load_owlvit(source: str | None = None, device: str = "cpu"):
+        if (source or grounding.OWLVIT) == name:
+            if not (folder / "config.json").exists():
+                build()
+            _report(f"OWL-ViT {name} replaced by a random tiny OwlViT")
+            source = str(folder)
+        return load(source, device)
+
+    grounding.load_owlvit = load_owlvit
+
+
 def install(folder: str) -> None:
     """Install every stand-in; `folder` receives the Hub fixtures."""
     import huggingface_hub
@@ -257,3 +306,4 @@ def install(folder: str) -> None:
     shallow_t4_clip()
     tiny_t4()
     tiny_language_model(Path(folder) / "SmolLM2-135M-Instruct")
+    tiny_owlvit(Path(folder) / "owlvit-base-patch32")

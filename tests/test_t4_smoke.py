@@ -32,6 +32,8 @@ TINY_KNOBS = {
     "07_caption_metrics": {"n_scenes": 80, "n_images": 8},  # 64 training images for the neighbour baseline
     "08_vqa": {"stage2_steps": 2, "blind_steps": 2},
     "09_connectors": {"steps": 2},
+    "11_vector_search": {"n_collection": 4000, "n_queries": 10, "nlist": 16, "rerank_depth": 3},
+    "12_grounding": {"steps": 2, "owl_images": 2},
 }
 # What each lab must reach on t4, besides the t4 profile itself: a stand-in line of t4_smoke.
 REACHES = {
@@ -48,6 +50,10 @@ REACHES = {
                       "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
     "10_hallucination": ["open_clip weights", "Hub dataset detection-datasets/coco", "Hub dataset jxie/flickr8k",
                          "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
+    "11_vector_search": ["open_clip weights", "Hub dataset jxie/flickr8k",
+                         "language model HuggingFaceTB/SmolLM2-135M-Instruct replaced"],
+    "12_grounding": ["open_clip weights", "Hub dataset detection-datasets/coco",
+                     "OWL-ViT google/owlvit-base-patch32 replaced"],
 }
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CELL_TIMEOUT = 300  # seconds

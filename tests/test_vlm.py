@@ -255,3 +255,15 @@ def test_save_and_load_reproduce_logits_and_generations(vlm, tower, tmp_path):
         VisionLanguageModel.load(tmp_path, world_tower(seed=1))
     with pytest.raises(FileNotFoundError, match="no vlm.json"):
         VisionLanguageModel.load(tmp_path / "lm", tower)
+
+
+def test_log_likelihood_is_minus_the_loss_times_the_answer_tokens(vlm):
+    pixels = images(3, seed=4)
+    answers = ["a red circle", "two blue squares and a star", "nothing"]
+    scores = vlm.log_likelihood(pixels, ["describe"] * 3, answers)
+    for i, answer in enumerate(answers):  # one row at a time: the model's mean loss over that row's answer tokens
+        batch = vlm.collate(pixels[i:i + 1], ["describe"], [answer])
+        n_tokens = (batch["labels"][:, 1:] != -100).sum().item()
+        assert scores[i].item() == pytest.approx(-vlm(**batch).loss.item() * n_tokens, rel=1e-4)
+    assert vlm.log_likelihood(pixels[:1], ["describe"], ["a red circle"]).item() == pytest.approx(scores[0].item(),
+                                                                                              rel=1e-4)

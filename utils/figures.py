@@ -290,3 +290,252 @@ def image_token_budgets():
     ax.text(4300, len(names) - 0.6, "a 4K context", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+_INDEX, _RERANK = "#55a868", "#c44e52"  # the ANN index and the re-ranker in the retrieval diagrams
+
+
+def retrieval_system():
+    """A two-stage retrieval system: offline indexing above, the online query below, sharing one ANN index."""
+    fig, ax = _canvas(10, 3.9, (-0.3, 19.3), (-0.6, 6.6))
+    ax.text(-0.2, 6.25, "offline: indexing pipeline (once per image)", fontsize=9, fontweight="bold", color="dimgray")
+    ax.text(-0.2, 2.3, "online: query pipeline (per query, milliseconds)", fontsize=9, fontweight="bold",
+            color="dimgray")
+    for k, (color, shape, _) in enumerate(_PAIRS[:3]):  # the gallery
+        _shape_icon(ax, 0.6 + 0.35 * k, 5.3 - 0.35 * k, color, shape, size=0.28)
+    ax.text(1.0, 3.95, "N images + metadata", ha="center", va="top", fontsize=7.5)
+    _box(ax, 2.4, 4.6, 2.6, 1.1, "image encoder\n(CLIP / SigLIP)", _IMAGE, fontsize=8)
+    _box(ax, 5.9, 4.6, 2.2, 1.1, "normalise\n(unit length)", "#8c8c8c", fontsize=8)
+    _box(ax, 9.0, 3.3, 3.2, 2.4, "ANN index\n(IVF-PQ, HNSW)\n+ metadata store", _INDEX, fontsize=8.5)
+    _arrow(ax, (1.75, 5.15), (2.35, 5.15))
+    _arrow(ax, (5.05, 5.15), (5.85, 5.15))
+    _arrow(ax, (8.15, 5.15), (8.95, 5.15))
+    # The query path.
+    ax.text(0.9, 1.1, '"a dog on\na beach"', ha="center", va="center", fontsize=8, style="italic")
+    _box(ax, 2.4, 0.55, 2.6, 1.1, "text encoder\n(same model)", _TEXT, fontsize=8)
+    _box(ax, 5.9, 0.55, 2.2, 1.1, "normalise", "#8c8c8c", fontsize=8)
+    _arrow(ax, (1.75, 1.1), (2.35, 1.1))
+    _arrow(ax, (5.05, 1.1), (5.85, 1.1))
+    _arrow(ax, (8.15, 1.1), (10.6, 3.25))
+    ax.text(8.75, 2.35, "search", ha="left", fontsize=7.5, color="dimgray")
+    _box(ax, 13.1, 3.3, 2.6, 2.4, "top-K\ncandidates\n(K ≈ 100)", "#8172b3", fontsize=8.5)
+    _arrow(ax, (12.25, 4.5), (13.05, 4.5))
+    _box(ax, 13.1, 0.3, 2.6, 1.6, "re-ranker\n(cross-encoder:\nITM head)", _RERANK, fontsize=8)
+    _arrow(ax, (14.4, 3.25), (14.4, 1.95))
+    ax.text(14.55, 2.6, "query + each\ncandidate image", ha="left", va="center", fontsize=7, color="dimgray")
+    _box(ax, 16.6, 0.3, 2.4, 1.6, "top-k results\n(k ≈ 10)", "#8c8c8c", fontsize=8.5)
+    _arrow(ax, (15.75, 1.1), (16.55, 1.1))
+    ax.text(10.6, -0.35, "stage 1: dual encoder + index, cost ~ search", ha="center", fontsize=7.5, color=_INDEX)
+    ax.text(15.9, -0.35, "stage 2: K joint forward passes", ha="center", fontsize=7.5, color=_RERANK)
+    fig.tight_layout()
+    return fig
+
+
+def ivf_and_pq(seed: int = 0, nlist: int = 12, nprobe: int = 3):
+    """IVF's Voronoi cells with the probed cells of one query (left) and PQ's split of a vector into codes (right)."""
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0.8, 9.2, size=(6, 2))
+    points = np.concatenate([c + 0.9 * rng.standard_normal((40, 2)) for c in centres]).clip(0.1, 9.9)
+    # A few rounds of k-means give the coarse quantiser's centroids.
+    centroids = points[rng.choice(len(points), nlist, replace=False)]
+    for _ in range(10):
+        assign = ((points[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+        centroids = np.array([points[assign == c].mean(0) if (assign == c).any() else centroids[c]
+                              for c in range(nlist)])
+    query = np.array([4.6, 5.2])
+    probed = ((centroids - query) ** 2).sum(1).argsort()[:nprobe]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.5, 4.4), gridspec_kw={"width_ratios": [1, 1.25]})
+    grid = np.stack(np.meshgrid(np.linspace(0, 10, 300), np.linspace(0, 10, 300)), -1)
+    cell = ((grid[..., None, :] - centroids) ** 2).sum(-1).argmin(-1)
+    left.imshow(np.isin(cell, probed), origin="lower", extent=(0, 10, 0, 10), cmap="Greens", vmin=0, vmax=2.5)
+    left.contour(np.linspace(0, 10, 300), np.linspace(0, 10, 300), cell, levels=np.arange(nlist) + 0.5,
+                 colors="grey", linewidths=0.6)
+    assign = ((points[:, None] - centroids[None]) ** 2).sum(-1).argmin(1)
+    scanned = np.isin(assign, probed)
+    left.scatter(*points[~scanned].T, s=6, color="#8c8c8c")
+    left.scatter(*points[scanned].T, s=8, color=_INDEX)
+    left.scatter(*centroids.T, s=45, marker="X", color="black", label="centroids (k-means)")
+    left.scatter(*query, s=160, marker="*", color=_RERANK, zorder=3, label="query")
+    left.set(xlim=(0, 10), ylim=(0, 10), xticks=[], yticks=[])
+    left.set_title(f"IVF: {nlist} cells, the query scans nprobe = {nprobe}\n"
+                   f"({scanned.sum()} of {len(points)} vectors compared)", fontsize=9.5)
+    left.legend(loc="lower right", fontsize=7.5, framealpha=0.9)
+    # PQ: a 16-d vector cut into m = 4 sub-vectors, each replaced by the id of its nearest sub-centroid.
+    right.set(xlim=(-0.3, 16.5), ylim=(-0.2, 8.2), aspect="equal")
+    right.axis("off")
+    right.set_title("PQ: m = 4 sub-vectors, each stored as a 1-byte centroid id", fontsize=9.5)
+    values = rng.standard_normal(16)
+    colours = [_IMAGE, _TEXT, "#8172b3", _INDEX]
+    codes = [37, 201, 8, 142]
+    for k in range(16):
+        shade = 0.35 + 0.5 * (values[k] - values.min()) / np.ptp(values)
+        right.add_patch(Rectangle((k, 6.2), 1, 1, facecolor=colours[k // 4], alpha=shade, edgecolor="white"))
+    right.text(8, 7.55, "x: d = 16 floats = 64 bytes", ha="center", fontsize=8.5)
+    for s in range(4):
+        x0 = 4 * s
+        right.add_patch(Rectangle((x0, 6.2), 4, 1, fill=False, edgecolor="black", lw=1.3))
+        _arrow(right, (x0 + 2, 6.1), (x0 + 2, 4.65))
+        right.text(x0 + 2.1, 5.4, f"nearest of\n256 centroids\nin sub-space {s + 1}", ha="left", va="center",
+                   fontsize=6.5, color="dimgray")
+        right.add_patch(Rectangle((x0 + 0.9, 3.6), 2.2, 1.0, facecolor=colours[s], edgecolor="black"))
+        right.text(x0 + 2, 4.1, f"{codes[s]}", ha="center", va="center", fontsize=10, color="white",
+                   fontweight="bold")
+    right.text(8, 3.05, "code: m = 4 bytes (16x smaller)", ha="center", fontsize=8.5)
+    right.text(8, 1.9, "search (asymmetric distance): the query stays exact;\n"
+               "a table of m x 256 sub-distances is built once per query,\n"
+               "then each code costs m look-ups and additions", ha="center", va="center", fontsize=8)
+    right.text(8, 0.35, "512-d CLIP vector: 2,048 bytes → 64 bytes with m = 64", ha="center", fontsize=8,
+               color=_RERANK)
+    fig.tight_layout()
+    return fig
+
+
+def hnsw_layers(seed: int = 1):
+    """HNSW: sparse upper layers for long hops, the dense bottom layer for the final greedy steps."""
+    rng = np.random.default_rng(seed)
+    xs = np.linspace(0.6, 11.0, 16) + rng.uniform(-0.15, 0.15, 16)
+    ys = rng.uniform(-0.35, 0.35, 16)  # a node keeps its place in every layer it belongs to
+    levels = [list(range(16)), [1, 4, 7, 10, 14], [1, 10]]  # the nodes of each layer
+    target, query = 12, (xs[12] + 0.3, ys[12] - 0.3)
+    path = {2: [1, 10], 1: [10, 14], 0: [14, 13, 12]}  # the greedy hops taken in each layer
+    fig, ax = _canvas(8.5, 4.1, (-1.8, 12.4), (-1.4, 7.0))
+    for layer, nodes in enumerate(levels):
+        y = 0.3 + 2.7 * layer
+        ax.add_patch(Polygon([(0, y - 0.65), (11.4, y - 0.65), (12.0, y + 0.65), (0.6, y + 0.65)],
+                             facecolor="#f4f1ea", edgecolor="grey", lw=0.8))
+        ax.text(-0.2, y, f"layer {layer}", ha="right", va="center", fontsize=8.5)
+        for step in (1, 2) if layer == 0 else (1,):  # links to near neighbours (at most M per node)
+            for a, b in zip(nodes, nodes[step:]):
+                ax.plot([xs[a] + 0.3, xs[b] + 0.3], [y + ys[a], y + ys[b]], color="grey", lw=0.6)
+        for n in nodes:
+            ax.scatter(xs[n] + 0.3, y + ys[n], s=28, color=_RERANK if n == target else _IMAGE, zorder=3)
+        hops = path[layer]
+        for a, b in zip(hops, hops[1:]):
+            ax.add_patch(FancyArrowPatch((xs[a] + 0.3, y + ys[a]), (xs[b] + 0.3, y + ys[b]),
+                                         arrowstyle="-|>", mutation_scale=12, color=_INDEX, lw=2,
+                                         shrinkA=4, shrinkB=4, connectionstyle=f"arc3,rad={-0.15 if layer else 0}",
+                                         zorder=4))
+        if layer:  # descend: where the greedy walk stopped is the next layer's entry point
+            n = hops[-1]
+            ax.plot([xs[n] + 0.3] * 2, [y + ys[n] - 0.1, y - 2.7 + ys[n] + 0.1], color=_INDEX, lw=1.2, ls="--")
+    ax.scatter(query[0] + 0.3, 0.3 + query[1], s=110, marker="*", color="black", zorder=5)
+    ax.text(xs[1] + 0.3, 5.75 + ys[1], "entry point", ha="center", va="top", fontsize=8, color=_INDEX)
+    ax.text(query[0] + 0.3, -0.5, "query (star) and its nearest\nneighbour (red)", ha="center", va="top",
+            fontsize=8)
+    ax.text(0.2, -0.5, "greedy search: hop to the neighbour closest\nto the query, then drop a layer", ha="left",
+            va="top", fontsize=8, color="dimgray")
+    fig.tight_layout()
+    return fig
+
+
+def _scene_icon(ax, cx, cy, box=False, mask=False, size=0.75):
+    """A small image holding a red circle and a blue square; optionally the circle's box or its mask."""
+    ax.add_patch(Rectangle((cx - size, cy - size), 2 * size, 2 * size, facecolor="#f4f1ea", edgecolor="grey",
+                           lw=0.8))
+    circle = (cx - 0.3 * size, cy + 0.25 * size)
+    ax.add_patch(plt.Circle(circle, 0.35 * size, color=_PAIRS[0][0]))
+    ax.add_patch(Rectangle((cx + 0.2 * size, cy - 0.75 * size), 0.5 * size, 0.5 * size, color=_PAIRS[1][0]))
+    if box:
+        ax.add_patch(Rectangle((circle[0] - 0.45 * size, circle[1] - 0.45 * size), 0.9 * size, 0.9 * size,
+                               fill=False, edgecolor=_INDEX, lw=1.8))
+    if mask:
+        ax.add_patch(plt.Circle(circle, 0.38 * size, facecolor=_INDEX, alpha=0.75, edgecolor="black", lw=0.8))
+
+
+def open_vocabulary_grounding():
+    """OWL-ViT scoring every patch token against a text query (top); Grounded SAM's detect-then-segment (bottom)."""
+    fig, ax = _canvas(10.5, 6.4, (-0.3, 19.8), (-0.4, 11.8))
+    ax.text(-0.2, 11.35, "OWL-ViT: every output token is a candidate object, classified by a text query",
+            fontsize=9, fontweight="bold", color="dimgray")
+    _scene_icon(ax, 0.75, 8.2)
+    _box(ax, 1.9, 7.5, 2.0, 1.4, "ViT\n(CLIP image\ntower, no\npooling)", _IMAGE, fontsize=7.5)
+    _arrow(ax, (1.55, 8.2), (1.85, 8.2))
+    for i in range(3):
+        for j in range(3):
+            ax.add_patch(Rectangle((4.5 + 0.55 * j, 7.4 + 0.55 * i), 0.45, 0.45, facecolor=_IMAGE,
+                                   edgecolor="black", lw=0.5))
+    ax.text(5.3, 7.2, "patch tokens", ha="center", va="top", fontsize=7.5)
+    _arrow(ax, (3.95, 8.2), (4.4, 8.2))
+    _box(ax, 6.9, 8.6, 2.4, 1.1, "class head:\nproject to joint space", _IMAGE, fontsize=7)
+    _box(ax, 6.9, 6.2, 2.4, 1.1, "box head: MLP,\none box per token", "#8c8c8c", fontsize=7)
+    _arrow(ax, (6.15, 8.6), (6.85, 9.1))
+    _arrow(ax, (6.15, 7.7), (6.85, 6.9))
+    ax.text(3.9, 10.5, '"a red circle"', ha="center", va="center", fontsize=8, style="italic")
+    _box(ax, 6.9, 10.0, 2.4, 0.9, "CLIP text tower", _TEXT, fontsize=7.5)
+    _arrow(ax, (5.0, 10.45), (6.85, 10.45))
+    _box(ax, 10.1, 8.6, 2.3, 1.1, "cosine with\nquery embedding", "#8172b3", fontsize=7)
+    _arrow(ax, (9.35, 9.15), (10.05, 9.15))
+    _arrow(ax, (9.35, 10.45), (10.6, 9.75))
+    scores = np.array([[0.1, 0.2, 0.1], [0.8, 0.3, 0.1], [0.9, 0.2, 0.2]])  # the circle sits top left
+    for i in range(3):
+        for j in range(3):
+            ax.add_patch(Rectangle((13.1 + 0.55 * j, 8.3 + 0.55 * (2 - i)), 0.45, 0.45, edgecolor="black",
+                                   lw=0.5, facecolor=plt.cm.Greens(scores[i, j])))
+    ax.text(13.9, 8.1, "score per token", ha="center", va="top", fontsize=7.5)
+    _arrow(ax, (12.45, 9.15), (13.0, 9.15))
+    _scene_icon(ax, 17.6, 8.2, box=True)
+    _arrow(ax, (14.8, 9.15), (16.75, 8.6))
+    _arrow(ax, (9.35, 6.75), (16.75, 7.6), color="grey")
+    ax.text(17.6, 7.25, "boxes of tokens that\nscore above a threshold", ha="center", va="top", fontsize=7.5)
+    # Grounded SAM: a text-conditioned detector, then a promptable segmenter.
+    ax.text(-0.2, 5.0, "Grounded SAM: detect from text with Grounding DINO, segment from the box with SAM",
+            fontsize=9, fontweight="bold", color="dimgray")
+    _scene_icon(ax, 0.75, 2.3)
+    ax.text(0.75, 3.45, '"the red circle"', ha="center", va="bottom", fontsize=8, style="italic")
+    _box(ax, 1.9, 1.7, 2.6, 1.2, "Grounding DINO\n(image-text fusion)", "#8172b3", fontsize=7.5)
+    _arrow(ax, (1.55, 2.3), (1.85, 2.3))
+    _scene_icon(ax, 6.0, 2.3, box=True)
+    _arrow(ax, (4.55, 2.3), (5.2, 2.3))
+    ax.add_patch(Rectangle((7.6, 0.2), 7.9, 4.1, fill=False, edgecolor=_INDEX, lw=1.2, ls="--"))
+    ax.text(15.4, 0.35, "SAM", ha="right", va="bottom", fontsize=8.5, color=_INDEX, fontweight="bold")
+    _box(ax, 8.8, 2.9, 2.6, 1.0, "image encoder\n(ViT, once per image)", _IMAGE, fontsize=7)
+    _box(ax, 8.8, 0.6, 2.6, 1.0, "prompt encoder\n(points, box, mask)", _TEXT, fontsize=7)
+    _box(ax, 12.3, 1.7, 2.6, 1.2, "mask decoder\n(light, per prompt)", _INDEX, fontsize=7.5)
+    _arrow(ax, (6.85, 2.7), (8.75, 3.35))
+    _arrow(ax, (6.85, 1.9), (8.75, 1.1))
+    _arrow(ax, (11.45, 3.4), (12.25, 2.6))
+    _arrow(ax, (11.45, 1.1), (12.25, 2.0))
+    _scene_icon(ax, 17.6, 2.3, mask=True)
+    _arrow(ax, (14.95, 2.3), (16.75, 2.3))
+    ax.text(17.6, 1.35, "mask", ha="center", va="top", fontsize=7.5)
+    fig.tight_layout()
+    return fig
+
+
+def imagebind_star():
+    """ImageBind: five modalities each paired only with images; the edges between them emerge (dashed)."""
+    fig, ax = _canvas(7.5, 5.8, (-5.4, 5.4), (-5.6, 4.3))
+    others = [("text", _TEXT, 90, "web image-text pairs\n(CLIP towers, frozen)"),
+              ("audio", "#c44e52", 18, "video frames + their\nsound (AudioSet)"),
+              ("depth", "#8172b3", -54, "RGB-D images\n(SUN RGB-D)"),
+              ("thermal", "#937860", -126, "RGB + infrared\n(LLVIP)"),
+              ("IMU", "#8c8c8c", 162, "egocentric video +\nmotion (Ego4D)")]
+    radius, where = 3.6, {}
+    for name, color, angle, _ in others:
+        a = np.deg2rad(angle)
+        where[name] = np.array([radius * np.cos(a), radius * np.sin(a)])
+    where["image"] = np.zeros(2)
+    half = {"image": (1.0, 0.5)}  # half width and height of each box, so that edges stop at its border
+
+    def edge(a, b, **style):
+        u = where[b] - where[a]
+        t0, t1 = (min(w / (abs(u[0]) + 1e-9), h / (abs(u[1]) + 1e-9)) for w, h in
+                  (half.get(a, (0.85, 0.4)), half.get(b, (0.85, 0.4))))
+        ax.plot(*np.stack([where[a] + t0 * u, where[b] - t1 * u]).T, **style)
+
+    for (a, b) in [("text", "audio"), ("audio", "depth"), ("text", "IMU"), ("depth", "thermal")]:
+        edge(a, b, color="grey", lw=1.2, ls=(0, (4, 3)))
+    for name, color, angle, data in others:
+        x, y = where[name]
+        edge("image", name, color="black", lw=1.6)
+        _box(ax, x - 0.85, y - 0.4, 1.7, 0.8, name, color, fontsize=9)
+        if name == "text":  # the data that pairs this modality with images, next to its box
+            ax.text(x + 1.05, y, data, ha="left", va="center", fontsize=7, color="dimgray")
+        else:
+            ax.text(x, y - 0.55, data, ha="center", va="top", fontsize=7, color="dimgray")
+    _box(ax, -1.0, -0.5, 2.0, 1.0, "image", _IMAGE, fontsize=10)
+    ax.plot([], [], color="black", lw=1.6, label="trained: contrastive loss on image pairs")
+    ax.plot([], [], color="grey", lw=1.2, ls=(0, (4, 3)), label="emergent: never paired, aligned via images")
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, -0.04), fontsize=7.5, ncol=1, frameon=False)
+    fig.tight_layout()
+    return fig

@@ -160,6 +160,16 @@ class VisionLanguageModel(nn.Module):
                 "attention_mask": batch["attention_mask"], "labels": labels}
 
     @torch.no_grad()
+    def log_likelihood(self, pixel_values: torch.Tensor, prompts: list[str], answers: list[str]) -> torch.Tensor:
+        """log p(answer, closing eos | image, prompt) per row, summed over the answer's tokens (B,): how well each
+        answer fits its image by the LM's own account, a generative score for re-ranking candidates."""
+        batch = {name: t.to(self.device) for name, t in self.collate(pixel_values, prompts, answers).items()}
+        logits = self(batch["pixel_values"], batch["input_ids"], batch["attention_mask"]).logits[:, :-1].float()
+        labels = batch["labels"][:, 1:]
+        token = logits.log_softmax(dim=-1).gather(-1, labels.clamp_min(0)[..., None])[..., 0]
+        return (token * (labels != IGNORE_INDEX)).sum(dim=1).cpu()
+
+    @torch.no_grad()
     def generate(self, pixel_values: torch.Tensor, prompts: list[str], max_new_tokens: int = 32,
                  num_beams: int = 1) -> list[str]:
         """The LM's answer to each (image, prompt), decoded without special tokens.
