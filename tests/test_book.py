@@ -13,10 +13,12 @@ from utils.labgen import ROOT
 
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"  # the venv's own, active or not
 CHAPTERS = ["chapters/01_multimodal_challenge", "chapters/02_clip", "chapters/03_siglip_and_data",
-            "chapters/04_captioning"]
+            "chapters/04_captioning", "chapters/07_retrieval_grounding"]
 FIGURES = {"chapters/02_clip": ["fig-clip-towers"],
            "chapters/03_siglip_and_data": ["fig-softmax-sigmoid", "fig-finetune-pipeline"],
-           "chapters/04_captioning": ["fig-qformer-masks", "fig-llava-captioner"]}
+           "chapters/04_captioning": ["fig-qformer-masks", "fig-llava-captioner"],
+           "chapters/07_retrieval_grounding": ["fig-retrieval-system", "fig-ivf-pq", "fig-hnsw", "fig-open-vocab",
+                                               "fig-imagebind"]}
 
 
 @pytest.fixture(scope="module")
