@@ -72,7 +72,7 @@ def test_extend_collection_keeps_the_real_rows_and_their_clusters():
     assert nearest_centre.min() > 0.8  # every generated row lies in one of the real clusters
     share = np.bincount((torch.from_numpy(out[400:]) @ centres.T).argmax(dim=1).numpy(), minlength=4) / 4600
     np.testing.assert_allclose(share, 0.25, atol=0.03)  # as often as the real rows fall in each
-    with pytest.raises(ValueError, match="smaller than the 400 real"):
+    with pytest.raises(ValueError, match="cannot hold the 400 real embeddings"):
         search.extend_collection(real, 100)
 
 
@@ -101,6 +101,8 @@ def test_build_index_rejects_unknown_kinds_and_bad_pq_splits():
         search.build_index("LSH", vectors)
     with pytest.raises(ValueError, match="not divisible by 16"):
         search.build_index("IVF-PQ", vectors)
+    with pytest.raises(ValueError, match="cannot make nlist=1024 cells from 100 vectors: lower nlist"):
+        search.build_index("IVF", vectors)
 
 
 def test_fastest_reaching_names_the_winner():

@@ -36,7 +36,8 @@ def extend_collection(real: torch.Tensor, n_total: int, n_clusters: int = 64, no
     real = np.ascontiguousarray(real.numpy(), dtype=np.float32)
     n_real, dim = real.shape
     if n_total < n_real:
-        raise ValueError(f"n_total={n_total} is smaller than the {n_real} real embeddings; ask for at least {n_real}.")
+        raise ValueError(f"a collection of {n_total} vectors cannot hold the {n_real} real embeddings: ask for at least "
+                         f"{n_real} (the lab's n_collection).")
     n_clusters = max(1, min(n_clusters, n_real // 40))  # FAISS warns below 39 points per centroid
     kmeans = faiss.Kmeans(dim, n_clusters, niter=20, seed=seed, spherical=True, verbose=False)
     kmeans.train(real)
@@ -93,13 +94,19 @@ def build_index(kind: str, vectors: np.ndarray, nlist: int = 1024, pq_m: int = 1
     dim = vectors.shape[1]
     if kind == "IVF-PQ" and dim % pq_m:
         raise ValueError(f"PQ{pq_m} splits a vector into {pq_m} equal parts, and {dim} is not divisible by {pq_m}.")
+    n_train = min(train_size, len(vectors))
+    if kind in ("IVF", "IVF-PQ") and n_train < nlist:
+        raise ValueError(f"IVF's k-means cannot make nlist={nlist} cells from {n_train} vectors: lower nlist (about "
+                         f"4 * sqrt(N) = {int(4 * len(vectors) ** 0.5)} for N = {len(vectors)}) or add vectors.")
+    if kind == "IVF-PQ" and n_train < 256:
+        raise ValueError(f"PQ learns 256 centroids per sub-vector and needs at least 256 vectors, got {n_train}.")
     index = faiss.index_factory(dim, FACTORY[kind].format(nlist=nlist, pq_m=pq_m, hnsw_m=hnsw_m),
                                 faiss.METRIC_INNER_PRODUCT)
     if kind == "HNSW":
         index.hnsw.efConstruction = ef_construction
     start = time.perf_counter()
     if not index.is_trained:
-        rows = np.random.default_rng(seed).choice(len(vectors), size=min(train_size, len(vectors)), replace=False)
+        rows = np.random.default_rng(seed).choice(len(vectors), size=n_train, replace=False)
         index.train(vectors[np.sort(rows)])
     trained = time.perf_counter()
     index.add(vectors)
