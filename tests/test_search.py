@@ -111,3 +111,11 @@ def test_fastest_reaching_names_the_winner():
     wins = search.fastest_reaching(table, [0.5, 0.9, 0.99])
     assert list(wins["fastest"]) == ["IVF", "HNSW", "Flat"]
     assert wins.loc[0.9, "IVF"] == 1.0 and np.isnan(wins.loc[0.99, "HNSW"])
+
+
+@pytest.mark.parametrize("kind", ["Flat", "IVF", "IVF-PQ", "HNSW"])
+def test_index_bytes_counts_what_faiss_would_write(kind):
+    vectors = search.extend_collection(unit_rows(400, 32, 8), 12_000, n_clusters=8)
+    index = search.build_index(kind, vectors, nlist=32, pq_m=16, hnsw_m=8).index
+    written = len(faiss.serialize_index(index))
+    assert abs(search.index_bytes(index) - written) <= 0.02 * written

@@ -115,10 +115,19 @@ def build_index(kind: str, vectors: np.ndarray, nlist: int = 1024, pq_m: int = 1
 
 
 def index_bytes(index: faiss.Index) -> int:
-    """The size of the index as FAISS writes it: stored vectors or codes, ids, graph links, centroids."""
-    writer = faiss.VectorIOWriter()
-    faiss.write_index(index, writer)
-    return writer.data.size()
+    """What the index keeps in memory, counted from its parts (serialising it would need a second copy): stored
+    vectors or codes, 8-byte ids, IVF centroids and PQ codebooks, HNSW's links and levels."""
+    index = faiss.downcast_index(index)
+    if isinstance(index, faiss.IndexHNSW):
+        hnsw = index.hnsw
+        return (index_bytes(index.storage) + 4 * hnsw.neighbors.size() + 4 * hnsw.levels.size()
+                + 8 * hnsw.offsets.size())
+    if isinstance(index, faiss.IndexIVF):
+        size = index.ntotal * (index.code_size + 8) + index_bytes(index.quantizer)
+        if isinstance(index, faiss.IndexIVFPQ):
+            size += 4 * index.pq.centroids.size()
+        return size
+    return index.ntotal * index.code_size  # Flat: the vectors themselves
 
 
 def set_knob(index: faiss.Index, kind: str, value: int) -> None:
