@@ -104,7 +104,3 @@ def test_targets_and_scores_on_a_tiny_set():
     assert scores["mean IoU"] == pytest.approx(1.0)  # the single-box query: box (0, 0, 0.5, 0.5) exactly
     assert G.covered_area([(0.0, 0.0, 0.5, 0.5), (0.25, 0.25, 0.75, 0.75)]) == pytest.approx(0.4375, abs=0.01)
 
-
-def test_world_scenes_are_lab_6s():
-    from utils.captioning import OFFLINE_DATA
-    assert G.SCENES == OFFLINE_DATA

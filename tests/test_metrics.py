@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from utils.metrics import recall_at_k, target_ranks
+from utils.metrics import recall_at_k, recall_at_k_of_ranking, target_ranks
 
 
 def test_hand_computed_ranks():
@@ -63,3 +63,9 @@ def test_same_text_and_recall_ceiling():
     assert recall_at_1_ceiling(queries) == pytest.approx(2 / 3)
     sim = torch.tensor([[0.9, 0.1, 0.5], [0.0, 0.8, 0.0], [0.9, 0.1, 0.5]])  # identical queries, one ranking
     assert recall_at_k(sim, torch.arange(3), ks=(1,))[1] == pytest.approx(recall_at_1_ceiling(queries))
+
+
+def test_recall_at_k_of_ranking_by_hand():
+    ranked = torch.tensor([[5, 1, 2], [0, 3, 4], [9, 8, 7]])
+    assert recall_at_k_of_ranking(ranked, torch.tensor([5, 3, 6]), ks=(1, 2, 3)) == {
+        1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3), 3: pytest.approx(2 / 3)}

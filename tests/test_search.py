@@ -55,12 +55,6 @@ def test_rerank_by_hand():
     assert search.rerank(candidates, flat, flat, 0.5).tolist() == [[10, 11, 12]]
 
 
-def test_recall_at_k_of_ranking_by_hand():
-    ranked = torch.tensor([[5, 1, 2], [0, 3, 4], [9, 8, 7]])
-    assert search.recall_at_k_of_ranking(ranked, torch.tensor([5, 3, 6]), ks=(1, 2, 3)) == {
-        1: pytest.approx(1 / 3), 2: pytest.approx(2 / 3), 3: pytest.approx(2 / 3)}
-
-
 def test_extend_collection_keeps_the_real_rows_and_their_clusters():
     centres = unit_rows(4, 32, 3)
     real = F.normalize(centres.repeat_interleave(100, 0) + 0.1 * unit_rows(400, 32, 4), dim=1)

@@ -29,7 +29,7 @@ from .data import decode_image, ensure_splits, hub_pairs_file, load_pairs
 from .data.convert import pairs_from_hub_splits
 from .data.grammar import parse
 from .data.scene_graph import Scene
-from .data.scene_world import questions, scene_pairs_file
+from .data.scene_world import COURSE_SCENES, questions, scene_pairs_file
 from .memory import PerImageMemory
 from .metrics.captions import bleu, cider_d
 from .metrics.facts import scene_facts
@@ -79,7 +79,7 @@ RECIPES = {
                         questions_per_image=None, shuffle_factor=1, layer=-2, connector_layers=2, max_new_tokens=32,
                         num_beams=3, test_images=500, remember_patch_tokens=False),
 }
-OFFLINE_DATA = {"n_scenes": 2000, "seed": 6}  # world v3 scenes; 1,600 train, 200 val, 200 test
+OFFLINE_DATA = COURSE_SCENES  # the captioner's offline scenes (Lab 7 reads them from here)
 HUB_DATA = {"repo_id": "jxie/flickr8k", "image_column": "image",
             "caption_columns": [f"caption_{i}" for i in range(5)]}  # 6,000 / 1,000 / 1,000 images
 
@@ -87,7 +87,7 @@ HUB_DATA = {"repo_id": "jxie/flickr8k", "image_column": "image",
 def caption_pairs_file(profile: Profile) -> Path:
     """The profile's captioning `pairs.parquet`: world-v3 scenes (`offline`) or Flickr8k converted once (`t4`)."""
     if profile.name == "offline":
-        return scene_pairs_file(image_size=profile.image_size, **OFFLINE_DATA)
+        return scene_pairs_file(image_size=profile.image_size, **COURSE_SCENES)
     return hub_pairs_file(HUB_DATA["repo_id"], lambda: pairs_from_hub_splits(**HUB_DATA))
 
 

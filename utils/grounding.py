@@ -33,11 +33,10 @@ from .data.grammar import noun_phrase
 from .data.objects import COCO_CATEGORIES
 from .data.pairs import decode_image, load_pairs
 from .data.scene_graph import Scene
-from .data.scene_world import scene_pairs_file
+from .data.scene_world import COURSE_SCENES, scene_pairs_file
 from .profiles import Profile
 
 Box = tuple[float, float, float, float]
-SCENES = {"n_scenes": 2000, "seed": 6}  # Lab 6's world scenes (captioning.OFFLINE_DATA, imported there with an LM)
 OWLVIT = "google/owlvit-base-patch32"  # the t4 smoke test points this at a tiny random model
 HUB_DATA = {"repo_id": "detection-datasets/coco", "split": "val"}  # the table Lab 10 reads
 # `detection-datasets/coco` stores each box as [x_min, y_min, x_max, y_max] in pixels (COCO's own JSON has
@@ -202,7 +201,7 @@ def _queries(rows: list[tuple[int, str, list[Box]]], grid: int) -> pd.DataFrame:
 def world_grounding(profile: Profile, recipe: GroundingRecipe, grid: int) -> dict[str, GroundingSet]:
     """`train` and `test` sets of Lab 6's world scenes: each group of a scene is a query in the captions' words;
     test scenes have two or more groups, so the query must pick one object kind out of several."""
-    pairs = load_pairs(scene_pairs_file(image_size=profile.image_size, **SCENES))
+    pairs = load_pairs(scene_pairs_file(image_size=profile.image_size, **COURSE_SCENES))
     first = pairs.groupby("image_id", sort=True).head(1)
     sets = {}
     for split, n in (("train", recipe.train_images), ("test", recipe.test_images)):

@@ -17,12 +17,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .captioning import OFFLINE_DATA as SCENES, ImageSet
+from .captioning import ImageSet
 from .data.convert import hub_table
 from .data.objects import load_objects, objects_from_coco, save_objects, world_objects_file
 from .data.pairs import hub_file
 from .data.scene_graph import co_occurrence_score, conditional_presence
-from .data.scene_world import scene_pairs_file
+from .data.scene_world import COURSE_SCENES, scene_pairs_file
 from .metrics.hallucination import Question, mentioned_objects, mentioned_words, pope_question, pope_questions
 from .models.vlm import VisionLanguageModel
 from .profiles import Profile
@@ -51,7 +51,7 @@ HUB_DATA = {"repo_id": "detection-datasets/coco", "split": "val", "limit": 2000}
 def objects_file(profile: Profile) -> Path:
     """The profile's `objects.parquet`: Lab 6's world scenes (`offline`) or COCO val2017 images (`t4`)."""
     if profile.name == "offline":
-        return world_objects_file(scene_pairs_file(image_size=profile.image_size, **SCENES))
+        return world_objects_file(scene_pairs_file(image_size=profile.image_size, **COURSE_SCENES))
     return hub_file(HUB_DATA["repo_id"], "objects.parquet",
                     lambda: objects_from_coco(hub_table(HUB_DATA["repo_id"], HUB_DATA["split"]), HUB_DATA["limit"]),
                     save_objects)

@@ -207,13 +207,6 @@ def rerank(candidates: torch.Tensor, first: torch.Tensor, second: torch.Tensor, 
     return candidates.gather(1, fused.argsort(dim=1, descending=True, stable=True))
 
 
-def recall_at_k_of_ranking(ranked: torch.Tensor, targets: torch.Tensor, ks: Sequence[int] = (1, 5, 10)
-                           ) -> dict[int, float]:
-    """Recall@k when row q of `ranked` (Q, K) lists ids best first and `targets[q]` is the one right id."""
-    hit = ranked == targets[:, None]
-    return {k: hit[:, :k].any(dim=1).float().mean().item() for k in ks}
-
-
 def embed_images(model, images: Sequence[bytes], preprocess, profile: Profile, chunk: int = 256) -> torch.Tensor:
     """Unit image embeddings (N, d) of encoded images, decoded and encoded `chunk` at a time (with progress)."""
     out = []

@@ -17,9 +17,10 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from .captioning import OFFLINE_DATA as SCENES, ImageSet, example_batches, train_stage
+from .captioning import ImageSet, example_batches, train_stage
 from .data import ensure_splits, scene_pairs_file
 from .data.pairs import hub_file
+from .data.scene_world import COURSE_SCENES
 from .data.vqa import (complementary_pairs, favourite_answers, majority_answer, save_vqa, skewed,
                        vqa_from_hub_table, world_vqa_file)
 from .metrics.vqa import agreement, vqa_accuracy
@@ -71,7 +72,7 @@ HUB_DATA = {"repo_id": "lmms-lab/VQAv2", "split": "validation-0000", "limit": 20
 def vqa_file(profile: Profile) -> Path:
     """The profile's `vqa.parquet`: world questions on Lab 6's scenes (`offline`) or VQA v2 questions (`t4`)."""
     if profile.name == "offline":
-        return world_vqa_file(scene_pairs_file(image_size=profile.image_size, **SCENES))
+        return world_vqa_file(scene_pairs_file(image_size=profile.image_size, **COURSE_SCENES))
     from .data.convert import hub_table
 
     return hub_file(HUB_DATA["repo_id"], "vqa.parquet",

@@ -27,6 +27,9 @@ from .scene_graph import (CO_OCCURRENCE, COLORS, COMPANIONS, MAX_OBJECTS, MIN_GA
                           Scene, SceneObject, absent_by_co_occurrence, co_occurrence, shape_set_probabilities)
 
 SCENE_WORLD_VERSION = 3  # bump whenever rendering or captions change: cached worlds and models key on it
+# The generative labs' scenes (Labs 6-12): `scene_pairs_file(image_size=..., **COURSE_SCENES)`; 1,600 train, 200 val,
+# 200 test
+COURSE_SCENES = {"n_scenes": 2000, "seed": 6}
 BACKGROUND = (235, 235, 235)
 OUTLINE_WIDTH = 0.016  # of the image side: the rim of outlined and striped objects
 STRIPE_PERIOD = 0.06  # of the image side: one stripe and one gap, diagonal

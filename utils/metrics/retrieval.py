@@ -1,4 +1,4 @@
-"""Retrieval metrics over a query x gallery similarity matrix."""
+"""Retrieval metrics over a query x gallery similarity matrix, or over ranked lists of gallery ids."""
 from __future__ import annotations
 
 import torch
@@ -19,6 +19,13 @@ def recall_at_k(sim: torch.Tensor, targets: torch.Tensor, ks=(1, 5, 10)) -> dict
     """Fraction of queries (rows of `sim`) whose target column ranks in the top k (see `target_ranks`)."""
     rank = target_ranks(sim, targets)
     return {k: (rank < k).float().mean().item() for k in ks}
+
+
+def recall_at_k_of_ranking(ranked: torch.Tensor, targets: torch.Tensor, ks=(1, 5, 10)
+                           ) -> dict[int, float]:
+    """Recall@k when row q of `ranked` (Q, K) lists ids best first and `targets[q]` is the one right id."""
+    hit = ranked == targets[:, None]
+    return {k: hit[:, :k].any(dim=1).float().mean().item() for k in ks}
 
 
 def recall_at_k_relevant(sim: torch.Tensor, relevant: torch.Tensor, ks=(1, 5, 10)) -> dict[int, float]:
