@@ -79,7 +79,6 @@ RECIPES = {
                         questions_per_image=None, shuffle_factor=1, layer=-2, connector_layers=2, max_new_tokens=32,
                         num_beams=3, test_images=500, remember_patch_tokens=False),
 }
-OFFLINE_DATA = COURSE_SCENES  # the captioner's offline scenes (Lab 7 reads them from here)
 HUB_DATA = {"repo_id": "jxie/flickr8k", "image_column": "image",
             "caption_columns": [f"caption_{i}" for i in range(5)]}  # 6,000 / 1,000 / 1,000 images
 

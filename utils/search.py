@@ -42,17 +42,18 @@ def extend_collection(real: torch.Tensor, n_total: int, n_clusters: int = 64, no
     kmeans = faiss.Kmeans(dim, n_clusters, niter=20, seed=seed, spherical=True, verbose=False)
     kmeans.train(real)
     assignment = kmeans.index.search(real, 1)[1][:, 0]
-    members = [np.flatnonzero(assignment == c) for c in range(n_clusters)]
-    spread = np.stack([real[m].std(0) if len(m) > 1 else real.std(0) for m in members]).astype(np.float32)
-    weights = np.array([len(m) for m in members]) / n_real
+    sizes = np.bincount(assignment, minlength=n_clusters)
+    by_cluster = np.argsort(assignment, kind="stable")  # real row ids, cluster by cluster, ascending within each
+    first = np.cumsum(sizes) - sizes  # where each cluster's ids start in `by_cluster`
+    spread = np.stack([real[assignment == c].std(0) if sizes[c] > 1 else real.std(0)
+                       for c in range(n_clusters)]).astype(np.float32)
     rng = np.random.default_rng(seed)
     out = np.empty((n_total, dim), dtype=np.float32)
     out[:n_real] = real
     for start in tqdm(range(n_real, n_total, chunk), desc="generating the collection", leave=False):
         size = min(start + chunk, n_total) - start
-        cluster = rng.choice(n_clusters, size=size, p=weights)
-        pick = lambda: np.array([members[c][i] for c, i in zip(  # noqa: E731
-            cluster, (rng.random(size) * weights[cluster] * n_real).astype(int))])
+        cluster = rng.choice(n_clusters, size=size, p=sizes / n_real)
+        pick = lambda: by_cluster[first[cluster] + (rng.random(size) * sizes[cluster]).astype(int)]  # noqa: E731
         mix = rng.random((size, 1), dtype=np.float32)
         rows = mix * real[pick()] + (1 - mix) * real[pick()]
         rows += noise * spread[cluster] * rng.standard_normal((size, dim), dtype=np.float32)
