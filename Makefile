@@ -23,4 +23,4 @@ test: install
 
 # Regenerate the student labs from the solutions.
 labs: install
-	$(PYTHON) -m utils.labgen
+	$(PYTHON) -m utils.course.labgen

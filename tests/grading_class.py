@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from utils.labgen import student_version
+from utils.course.labgen import student_version
 
 TASK_ADD = '''def add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Elementwise sum."""

@@ -222,7 +222,8 @@ def shallow_t4_clip() -> None:
 
 def tiny_t4() -> None:
     """The `t4` profile and its fine-tuning and captioning recipes on the CPU, with tiny sizes."""
-    from utils import captioning, finetune, hallucination, profiles, vqa
+    from utils import profiles
+    from utils.recipes import captioning, finetune, hallucination, vqa
 
     profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], **TINY_PROFILE)
     finetune.RECIPES["t4"] = dataclasses.replace(finetune.RECIPES["t4"], **TINY_RECIPE)
@@ -235,10 +236,9 @@ def tiny_language_model(folder: Path) -> None:
     """`t4`'s LM (SmolLM2) as a random tiny Llama saved to `folder`, loaded through `load_language_model`."""
     from transformers import AutoModelForCausalLM
 
-    from utils import profiles
-    from utils.models import language_model
-    from utils.models.world_lm import tiny_llama, world_lines
-    from utils.models.world_tokenizer import build_tokenizer
+    from utils import backbones, profiles
+    from utils.offline.world_lm import tiny_llama, world_lines
+    from utils.offline.world_tokenizer import build_tokenizer
 
     name = profiles.PROFILES["t4"].lm
     if not (folder / "config.json").exists():
@@ -253,14 +253,14 @@ def tiny_language_model(folder: Path) -> None:
                 _report(f"language model {name} replaced by a random tiny Llama")
             return AutoModelForCausalLM.from_pretrained(source, *args, **kwargs)
 
-    language_model.AutoModelForCausalLM = ReportingAutoModel
+    backbones.AutoModelForCausalLM = ReportingAutoModel
     profiles.PROFILES["t4"] = dataclasses.replace(profiles.PROFILES["t4"], lm=str(folder))
 
 
 def tiny_owlvit(folder: Path) -> None:
     """OWL-ViT (`google/owlvit-base-patch32`) as a random tiny OwlViT with CLIP's own tokenizer (open_clip's BPE
     vocabulary, so no download), built in `folder` the first time `grounding.load_owlvit` is called."""
-    from utils import grounding
+    from utils.recipes import grounding
 
     name, load = grounding.OWLVIT, grounding.load_owlvit
 
@@ -268,8 +268,13 @@ def tiny_owlvit(folder: Path) -> None:
         import json
 
         import open_clip
-        from transformers import (CLIPTokenizer, OwlViTConfig, OwlViTForObjectDetection, OwlViTImageProcessor,
-                                  OwlViTProcessor)
+        from transformers import (
+            CLIPTokenizer,
+            OwlViTConfig,
+            OwlViTForObjectDetection,
+            OwlViTImageProcessor,
+            OwlViTProcessor,
+        )
 
         folder.mkdir(parents=True, exist_ok=True)
         bpe = open_clip.tokenizer.SimpleTokenizer()

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from sphinx.util.matching import Matcher
 
-from utils.labgen import ROOT
+from utils.course.labgen import ROOT
 
 JUPYTER_BOOK = Path(sys.executable).parent / "jupyter-book"  # the venv's own, active or not
 CHAPTERS = ["chapters/01_multimodal_challenge", "chapters/02_clip", "chapters/03_siglip_and_data",

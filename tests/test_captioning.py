@@ -8,18 +8,29 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import captioning
-from utils.captioning import (CaptionSet, RememberingTower, caption_examples, caption_metrics, caption_splits,
-                              captions_at_checkpoints, instruction_examples, nearest_neighbour_captions, pooled_facts)
-from utils.clip import create_clip
 from utils.data import convert, save_pairs
 from utils.data.convert import pairs_from_hub_splits
+from utils.data.grammar import scene_facts
+from utils.data.image_sets import CaptionSet, caption_splits
 from utils.data.scene_world import generate_scenes, questions, scene_pairs
 from utils.metrics.facts import factual_precision_recall
-from utils.models.vision_tower import VisionTower
-from utils.models.world_lm import DESCRIBE, tiny_llama, world_lines
-from utils.models.world_tokenizer import build_tokenizer
+from utils.models.clip import create_clip
+from utils.models.language_model import DESCRIBE
+from utils.models.vision_tower import RememberingTower, VisionTower
+from utils.models.vlm import VisionLanguageModel
+from utils.offline.world_lm import tiny_llama, world_lines
+from utils.offline.world_tokenizer import build_tokenizer
 from utils.profiles import PROFILES
+from utils.recipes import captioning
+from utils.recipes.captioning import (
+    caption_examples,
+    caption_metrics,
+    captions_at_checkpoints,
+    instruction_examples,
+    nearest_neighbour_captions,
+    pooled_facts,
+)
+from utils.training.stages import example_batches, train_stage
 
 TINY_LM = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1, "num_attention_heads": 2,
            "num_key_value_heads": 1, "max_position_embeddings": 256, "tie_word_embeddings": True}
@@ -44,8 +55,8 @@ def tiny_captioner(profile, recipe):
     clip_model, preprocess, _ = create_clip("WorldCLIP-Tiny")
     tokenizer = build_tokenizer(world_lines(40, 0), vocab_size=300)
     tower = RememberingTower(clip_model.visual)
-    return captioning.VisionLanguageModel(tower, tiny_llama(tokenizer, TINY_LM), tokenizer, recipe.connector_layers,
-                                          recipe.shuffle_factor), preprocess
+    return VisionLanguageModel(tower, tiny_llama(tokenizer, TINY_LM), tokenizer, recipe.connector_layers,
+                              recipe.shuffle_factor), preprocess
 
 
 # data
@@ -82,7 +93,7 @@ def test_stage_examples_are_every_caption_then_the_scenes_questions(pairs):
 def test_a_batch_scores_only_the_answers(pairs, tokenizer):
     vlm, preprocess = tiny_captioner(PROFILES["offline"], TINY_RECIPE)
     train = caption_splits(pairs)["train"]
-    batch = next(iter(captioning.example_batches(vlm, train, caption_examples(train), preprocess, 3)))
+    batch = next(iter(example_batches(vlm, train, caption_examples(train), preprocess, 3)))
     assert batch["pixel_values"].shape == (3, 3, 64, 64)
     answers = [vlm.tokenizer.decode([t for t in row if t != -100], skip_special_tokens=True) for row in batch["labels"]]
     assert all(a in {c for caps in train.captions for c in caps} for a in answers)
@@ -102,7 +113,7 @@ def test_pooled_facts_sum_facts_over_the_corpus(pairs):
     complete = pairs.drop_duplicates("image_id").caption.tolist()[:2]  # every fact of each scene: recall 1
     p, r = pooled_facts([complete[0], complete[0]], scenes)
     p0, r0 = factual_precision_recall(complete[0], scenes[1])
-    n0, n1 = len(captioning.scene_facts(scenes[0])), len(captioning.scene_facts(scenes[1]))
+    n0, n1 = len(scene_facts(scenes[0])), len(scene_facts(scenes[1]))
     assert math.isclose(r, (n0 + r0 * n1) / (n0 + n1)) and math.isclose(p, (1 + p0) / 2)
     assert pooled_facts(["", complete[1]], scenes) == (1.0, pytest.approx(n1 / (n0 + n1)))
 
@@ -129,14 +140,14 @@ def test_remembering_tower_matches_the_tower_and_computes_each_image_once():
 def test_stage_one_trains_the_connector_only_and_stage_two_the_lm_too(pairs):
     vlm, preprocess = tiny_captioner(PROFILES["offline"], TINY_RECIPE)
     train = caption_splits(pairs)["train"]
-    batches = captioning.example_batches(vlm, train, caption_examples(train), preprocess, 4)
+    batches = example_batches(vlm, train, caption_examples(train), preprocess, 4)
     lm, connector = ({k: v.clone() for k, v in m.state_dict().items()} for m in (vlm.lm, vlm.connector))
     seen = []
-    losses = captioning.train_stage(vlm, batches, 1, TINY_RECIPE, PROFILES["offline"], seen.append)
+    losses = train_stage(vlm, batches, 1, *TINY_RECIPE.stage(1), PROFILES["offline"], seen.append)
     assert len(losses) == 2 and seen == [0, 1] and all(math.isfinite(x) for x in losses)
     assert all(torch.equal(v, vlm.lm.state_dict()[k]) for k, v in lm.items())
     assert not all(torch.equal(v, vlm.connector.state_dict()[k]) for k, v in connector.items())
-    captioning.train_stage(vlm, batches, 2, TINY_RECIPE, PROFILES["offline"])
+    train_stage(vlm, batches, 2, *TINY_RECIPE.stage(2), PROFILES["offline"])
     assert not all(torch.equal(v, vlm.lm.state_dict()[k]) for k, v in lm.items())
 
 
@@ -148,7 +159,7 @@ def tiny_course(pairs, tmp_path, monkeypatch):
     monkeypatch.setattr(captioning, "artefact_path", lambda kind, name, **inputs: _keyed(tmp_path, kind, name, inputs))
     monkeypatch.setitem(captioning.RECIPES, "offline", TINY_RECIPE)
     monkeypatch.setattr(captioning, "caption_pairs_file", lambda profile: save_pairs(pairs, tmp_path / "p.parquet"))
-    monkeypatch.setattr(captioning, "parts_id", lambda profile: {"clip": "random", "lm": "random"})
+    monkeypatch.setattr(captioning, "vlm_parts_id", lambda profile: {"clip": "random", "lm": "random"})
     built = []
     monkeypatch.setattr(captioning, "build_captioner", lambda p, r: built.append(1) or tiny_captioner(p, r))
     return built
@@ -171,13 +182,11 @@ def test_checkpoint_captions_follow_training_and_are_cached_by_their_inputs(pair
     vlm, preprocess = tiny_captioner(P, TINY_RECIPE)
     train = caption_splits(pairs)["train"]
     for stage, examples in ((1, caption_examples(train)), (2, instruction_examples(train))):
-        captioning.train_stage(vlm, captioning.example_batches(vlm, train, examples, preprocess, 4), stage,
-                               TINY_RECIPE, P)
+        train_stage(vlm, example_batches(vlm, train, examples, preprocess, 4), stage, *TINY_RECIPE.stage(stage), P)
     probe = CaptionSet(images, [[]] * len(images), None)
     assert captioning.generate_captions(vlm, probe, preprocess, P, TINY_RECIPE) == out[4]
     # Lab 10's trained captioner is the same model, loaded from the cache that Lab 7's training left
     trainings = []
-    train_stage = captioning.train_stage
     monkeypatch.setattr(captioning, "train_stage", lambda *a, **k: trainings.append(1) or train_stage(*a, **k))
     trained, _ = captioning.trained_captioner(P)
     assert captioning.generate_captions(trained, probe, preprocess, P, TINY_RECIPE) == out[4] and not trainings

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from utils.clip import create_clip, encode_texts
+from utils.models.clip import create_clip, encode_texts
 from utils.profiles import PROFILES
 
 
@@ -24,7 +24,7 @@ def test_saved_checkpoint_reloads_through_open_clip(tmp_path):
 def test_conv_stem_replaces_the_patch_cut_with_the_same_output_shape():
     from torch import nn
 
-    from utils.clip import conv_stem
+    from utils.models.clip import conv_stem
     stem, cut = conv_stem(192, 8), nn.Conv2d(3, 192, 8, stride=8)
     x = torch.randn(2, 3, 64, 64)
     assert stem(x).shape == cut(x).shape == (2, 192, 8, 8)

@@ -2,8 +2,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.clip import create_clip
 from utils.metrics.clipscore import clip_score, ref_clip_score
+from utils.models.clip import create_clip
 from utils.profiles import PROFILES
 
 OFFLINE = PROFILES["offline"]

@@ -4,17 +4,17 @@ and the lab's data split and block check."""
 import pandas as pd
 import pytest
 import torch
+from test_vlm import LM_CONFIG, images, world_tower
 from torch import nn
 
-from test_vlm import LM_CONFIG, images, world_tower
-from utils import connector_comparison as compare
 from utils.models.connectors import PerceiverResampler, QFormer
 from utils.models.flamingo import CrossAttendingLayer, CrossAttentionVLM, GatedCrossAttentionBlock
 from utils.models.vlm import VisionLanguageModel
-from utils.models.world_lm import tiny_llama
-from utils.models.world_tokenizer import build_tokenizer
+from utils.offline.world_lm import tiny_llama
+from utils.offline.world_tokenizer import build_tokenizer
 from utils.profiles import PROFILES
-from utils.train import train_steps
+from utils.recipes import connectors as compare
+from utils.training.loops import train_steps
 
 CORPUS = ["a red cube left of a blue ball.", "what color is the cube? red", "what shape is blue? ball"]
 

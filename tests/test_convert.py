@@ -2,7 +2,15 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from utils.data import PairsError, assign_splits, ensure_splits, load_pairs, pairs_from_folder, pairs_from_table, save_pairs
+from utils.data import (
+    PairsError,
+    assign_splits,
+    ensure_splits,
+    load_pairs,
+    pairs_from_folder,
+    pairs_from_table,
+    save_pairs,
+)
 
 
 def test_hub_style_table_converts_to_the_contract(tmp_path, png):

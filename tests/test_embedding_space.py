@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.neighbors import KNeighborsClassifier
 
-from utils.embedding_space import close_gap, gap_class_term, knn_accuracy, modality_gap, zero_shot_accuracy
+from utils.recipes.embedding_space import close_gap, gap_class_term, knn_accuracy, modality_gap, zero_shot_accuracy
 
 
 def unit(*rows) -> torch.Tensor:

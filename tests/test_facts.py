@@ -2,10 +2,10 @@ import random
 
 import pytest
 
-from utils.data.grammar import corrupt, corruptions_for, describe, parse
+from utils.data.grammar import corrupt, corruptions_for, describe, parse, scene_facts
 from utils.data.scene_graph import Scene, SceneObject
 from utils.data.scene_world import generate_scenes
-from utils.metrics.facts import factual_precision_recall, is_true, scene_facts
+from utils.metrics.facts import factual_precision_recall, is_true
 
 # one medium outlined green star (left, bottom) and one small solid yellow triangle (right, top)
 STAR_AND_TRIANGLE = Scene([SceneObject("star", "green", "medium", "outlined", 0.3, 0.7),

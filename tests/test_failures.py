@@ -1,6 +1,6 @@
 import pytest
 
-from utils.failures import categorise, confusion_kind, tally, words
+from utils.recipes.failures import categorise, confusion_kind, tally, words
 
 VOCAB = {"a", "small", "teal", "star", "navy", "cross"}
 

@@ -6,8 +6,8 @@ import torch
 from utils.data import load_pairs, pairs_from_hub
 from utils.data.convert import hub_table
 from utils.data.world import DOMAIN_COLORS, DOMAIN_SHAPES
-from utils.finetune import RECIPES, domain_pairs_file
 from utils.profiles import PROFILES
+from utils.recipes.finetune import RECIPES, domain_pairs_file
 
 
 def test_offline_domain_set_is_a_real_domain_shift_of_seed_size():
@@ -34,7 +34,7 @@ def test_hub_download_is_read_and_converted(tmp_path, monkeypatch, png):
 
 
 def test_queries_are_clipped_to_the_gallery(capsys):
-    from utils.finetune import pick_queries
+    from utils.recipes.finetune import pick_queries
     assert sorted(pick_queries(5, 50).tolist()) == [0, 1, 2, 3, 4]
     assert "50 queries asked for, but the gallery holds 5 images; using 5" in capsys.readouterr().out
     assert pick_queries(100, 10, seed=3).tolist() == pick_queries(100, 10, seed=3).tolist()
@@ -67,7 +67,7 @@ class Lookup(torch.nn.Module):
 
 
 def test_evaluate_retrieval_by_hand():
-    from utils.finetune import evaluate_retrieval
+    from utils.recipes.finetune import evaluate_retrieval
     model = Lookup({"up": [0.0, 1.0], "right": [1.0, 0.0], "diagonal": [1.0, 1.0]})
     images = torch.tensor([[1.0, 0.0], [0.0, 2.0], [1.0, 0.9]])  # right, up, nearly diagonal
     recall, sim = evaluate_retrieval(model, model.tokenize, images, ["up", "diagonal", "right"],
@@ -85,7 +85,7 @@ def replay_tables():
 
 
 def test_replay_mix_adds_whole_generic_training_images_under_new_ids():
-    from utils.finetune import replay_summary, with_replay
+    from utils.recipes.finetune import replay_summary, with_replay
     domain, generic = replay_tables()
     mixed = with_replay(domain, generic, fraction=2 / 3)  # 3 domain training images -> 2 generic ones
     assert replay_summary(mixed, domain, generic) == {
@@ -96,7 +96,7 @@ def test_replay_mix_adds_whole_generic_training_images_under_new_ids():
 
 
 def test_replay_summary_sees_merged_ids_and_test_leaks():
-    from utils.finetune import replay_summary
+    from utils.recipes.finetune import replay_summary
     domain, generic = replay_tables()
     leaky = pd.concat([domain[domain.split == "train"], generic.head(4)], ignore_index=True)  # ids 0, 1 collide
     summary = replay_summary(leaky, domain, generic)
@@ -104,7 +104,7 @@ def test_replay_summary_sees_merged_ids_and_test_leaks():
 
 
 def test_own_data_gets_its_own_checkpoint_path(png):
-    from utils.finetune import domain_clip_path
+    from utils.recipes.finetune import domain_clip_path
     offline = PROFILES["offline"]
     course = load_pairs(domain_pairs_file(offline))
     mine = pd.DataFrame({"image": [png(i) for i in range(6)], "caption": ["x"] * 6, "split": ["train"] * 6})

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
 from grading_class import toy_solution, write_class, write_toy_course
-from utils.grade import SOLUTION, grade
-from utils.grading.assemble import assemble
-from utils.grading.lab import lab_numbers, load_lab
-from utils.grading.screen import screen
-from utils.labgen import student_version
+
+from utils.course.grading.assemble import assemble
+from utils.course.grading.grade import SOLUTION, grade
+from utils.course.grading.lab import lab_numbers, load_lab
+from utils.course.grading.screen import screen
+from utils.course.labgen import student_version
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_every_check_is_tagged():
 
 def test_sample_class(tmp_path):
     """The sample class holds each kind of student, and its correct ones carry the solution's task code."""
-    from utils.grading.sample_class import KINDS, write_sample_class
+    from utils.course.grading.sample_class import KINDS, write_sample_class
     kinds = write_sample_class("01", tmp_path, size=30, seed=1)
     assert set(kinds.values()) == set(KINDS) and len(list(tmp_path.glob("*.ipynb"))) == 30
     lab = load_lab("01")
@@ -144,7 +144,7 @@ def test_sample_class(tmp_path):
 
 def test_outcome_points_need_every_check(toy_root):
     """An outcome cell that ran cleanly earns nothing while a check fails: the functions must do the work."""
-    from utils.grading.score import Result, score
+    from utils.course.grading.score import Result, score
     lab = load_lab("99", toy_root)
     built = assemble(lab, nbformat.read(lab.solution, as_version=4), seed=0)
     executed = nbformat.from_dict(built.notebook)

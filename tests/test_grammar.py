@@ -3,10 +3,18 @@ import string
 
 import pytest
 
-from utils.data.grammar import CORRUPTIONS, GENERIC_NOUN, NUMBER_WORDS, corrupt, corruptions_for, describe, parse
+from utils.data.grammar import (
+    CORRUPTIONS,
+    GENERIC_NOUN,
+    NUMBER_WORDS,
+    corrupt,
+    corruptions_for,
+    describe,
+    parse,
+    scene_facts,
+)
 from utils.data.scene_graph import COLORS, SHAPES, SIZES, STYLES, Scene, SceneObject, absent_by_co_occurrence
 from utils.data.scene_world import generate_scenes
-from utils.metrics.facts import scene_facts
 
 # two small striped red circles, left of and above one large solid blue square
 CIRCLES_AND_SQUARE = Scene([SceneObject("circle", "red", "small", "striped", 0.2, 0.2),

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import grounding as G
+from utils.recipes import grounding as G
 
 
 def test_patch_centres_are_half_a_patch_in_and_x_runs_along_a_row():

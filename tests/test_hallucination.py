@@ -5,8 +5,15 @@ import pytest
 
 from utils.data.scene_graph import CO_OCCURRENCE
 from utils.data.scene_world import generate_scenes
-from utils.metrics.hallucination import (chair, mentioned_objects, mentioned_words, pope_answer, pope_question,
-                                         pope_questions, pope_scores)
+from utils.metrics.hallucination import (
+    chair,
+    mentioned_objects,
+    mentioned_words,
+    pope_answer,
+    pope_question,
+    pope_questions,
+    pope_scores,
+)
 
 PRESENT = {"circle", "square"}
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from utils.labgen import BEGIN_ANSWER, ROOT, stale_labs, strip_solutions, student_version
+from utils.course.labgen import BEGIN_ANSWER, ROOT, stale_labs, strip_solutions, student_version
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
 
@@ -40,7 +40,7 @@ def test_student_version_drops_outputs_and_injected_parameters():
 
 def test_labs_are_in_sync_with_solutions():
     assert SOLUTIONS, "no solution notebooks found"
-    assert stale_labs() == [], "labs/ is stale: run `python -m utils.labgen`"
+    assert stale_labs() == [], "labs/ is stale: run `python -m utils.course.labgen`"
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)

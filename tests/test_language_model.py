@@ -8,10 +8,12 @@ import torch
 from transformers import LlamaForCausalLM
 
 import utils.cache
-from utils.models import world_lm
-from utils.models.language_model import chat_prompt, load_language_model, perplexity, reply
-from utils.models.world_lm import DESCRIBE, WORLD_LM, as_chat, tiny_llama, world_lines, world_lm_folder
-from utils.models.world_tokenizer import build_tokenizer
+from utils import backbones
+from utils.backbones import load_language_model
+from utils.models.language_model import DESCRIBE, chat_prompt, perplexity, reply
+from utils.offline import world_lm
+from utils.offline.world_lm import WORLD_LM, as_chat, tiny_llama, world_lines, world_lm_folder
+from utils.offline.world_tokenizer import build_tokenizer
 from utils.profiles import PROFILES
 
 LINES = world_lines(30, seed=0)
@@ -129,7 +131,7 @@ def test_the_world_lm_cache_key_changes_with_the_recipe(tiny_world_lm, monkeypat
 def test_t4_loads_a_hub_style_folder_through_the_same_call(tmp_path, monkeypatch, model, tokenizer):
     model.save_pretrained(tmp_path / "lm")
     tokenizer.save_pretrained(tmp_path / "lm")
-    monkeypatch.setattr(world_lm, "world_lm_folder", lambda: pytest.fail("t4 must not build the world LM"))
+    monkeypatch.setattr(backbones, "world_lm_folder", lambda: pytest.fail("t4 must not build the world LM"))
     t4 = dataclasses.replace(PROFILES["t4"], lm=str(tmp_path / "lm"), device="cpu", precision="fp32")
     loaded, loaded_tokenizer = load_language_model(t4)
     assert isinstance(loaded, LlamaForCausalLM) and not loaded.training

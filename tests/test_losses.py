@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.losses import clip_loss, siglip_loss, symmetric_infonce
+from utils.training.losses import clip_loss, siglip_loss, symmetric_infonce
 
 
 def test_worked_example_from_chapter_2():
@@ -59,13 +59,13 @@ def test_siglip_matches_open_clip(n, d):
 
 def test_logit_scale_grad_by_hand():
     # identity embeddings: the loss is log(1 + e^-s), so dL/ds = -1 / (1 + e^s)
-    from utils.losses import logit_scale_grad
+    from utils.training.losses import logit_scale_grad
     for s in (0.5, 2.0, 10.0):
         assert logit_scale_grad(torch.eye(2), torch.eye(2), s).item() == pytest.approx(-1 / (1 + math.exp(s)), abs=1e-6)
 
 
 def test_clip_loss_in_batches_drops_the_partial_batch():
-    from utils.losses import clip_loss_in_batches
+    from utils.training.losses import clip_loss_in_batches
     g = torch.Generator().manual_seed(0)
     img = F.normalize(torch.randn(10, 8, generator=g), dim=-1)
     txt = F.normalize(torch.randn(10, 8, generator=g), dim=-1)
@@ -76,7 +76,7 @@ def test_clip_loss_in_batches_drops_the_partial_batch():
 
 
 def test_fit_temperature_reaches_the_same_minimum_from_both_sides():
-    from utils.losses import fit_temperature, logit_scale_grad
+    from utils.training.losses import fit_temperature, logit_scale_grad
     g = torch.Generator().manual_seed(0)
     img = F.normalize(torch.randn(32, 16, generator=g), dim=-1)
     txt = F.normalize(img + 0.8 * torch.randn(32, 16, generator=g), dim=-1)  # aligned, imperfectly

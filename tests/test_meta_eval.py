@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import meta_eval
 from utils.data import grammar
+from utils.data.grammar import scene_facts
 from utils.data.scene_world import generate_scenes
 from utils.metrics import captions
-from utils.metrics.facts import scene_facts
+from utils.recipes import meta_eval
 
 SCENES = dict(enumerate(generate_scenes(40, seed=5)))
 
@@ -78,8 +78,8 @@ def test_text_scores_match_the_metrics_called_directly(built):
 
 
 def test_clip_scores_match_clip_score_row_by_row():
-    from utils.clip import create_clip
     from utils.metrics.clipscore import clip_score, ref_clip_score
+    from utils.models.clip import create_clip
     from utils.profiles import PROFILES
 
     torch.manual_seed(0)

@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from utils import hallucination
 from utils.data.objects import ObjectsError, load_objects, objects_from_coco, save_objects
 from utils.metrics.hallucination import mentioned_objects, pope_questions
+from utils.recipes import hallucination
 
 
 def png() -> bytes:

@@ -6,8 +6,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from utils import plots  # noqa: E402
-from utils.train import TrainingLog  # noqa: E402
+from utils.book import plots  # noqa: E402
+from utils.training.loops import TrainingLog  # noqa: E402
 
 
 def test_training_log_shades_adams_reach_around_the_start():

@@ -1,9 +1,9 @@
 import pytest
 import torch
 
-from utils.clip import create_clip
 from utils.data.scene_world import generate_scenes
-from utils.pretrain import appearance_labels, pretrain_image_tower, world_clip_model
+from utils.models.clip import create_clip
+from utils.offline.world_clip import appearance_labels, pretrain_image_tower, world_clip_model
 
 
 def test_appearance_labels_mark_each_scenes_shapes_and_their_looks():

@@ -12,9 +12,25 @@ import utils.cache
 from utils.data import validate_pairs
 from utils.data.grammar import NUMBER_WORDS, describe
 from utils.data.scene_graph import MIN_GAP, SPACING, shape_set_probabilities
-from utils.data.scene_world import (BACKGROUND, CO_OCCURRENCE, COLORS, SCENE_WORLD_VERSION, SHAPES, SIZES, STYLES,
-                                    Scene, SceneObject, absent_by_co_occurrence, co_occurrence, generate_scenes,
-                                    questions, render, scene_pairs, scene_pairs_file, world_text)
+from utils.data.scene_world import (
+    BACKGROUND,
+    CO_OCCURRENCE,
+    COLORS,
+    SCENE_WORLD_VERSION,
+    SHAPES,
+    SIZES,
+    STYLES,
+    Scene,
+    SceneObject,
+    absent_by_co_occurrence,
+    co_occurrence,
+    generate_scenes,
+    questions,
+    render,
+    scene_pairs,
+    scene_pairs_file,
+    world_text,
+)
 
 
 def object_pixels(o: SceneObject, size: int) -> np.ndarray:

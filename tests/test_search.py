@@ -7,7 +7,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils import search
+from utils.recipes import search
 
 
 def unit_rows(n: int, d: int, seed: int = 0) -> torch.Tensor:

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from open_clip.loss import SigLipLoss
 
-from utils.losses import chunked_siglip_loss, siglip_best_bias, siglip_loss
+from utils.training.losses import chunked_siglip_loss, siglip_best_bias, siglip_loss
 
 matplotlib.use("Agg")
 
@@ -67,7 +67,7 @@ def test_best_bias_needs_a_negative():
 def test_seed_spread_draws_one_line_and_band_per_group():
     from matplotlib import pyplot as plt
 
-    from utils.plots import seed_spread
+    from utils.book.plots import seed_spread
     df = pd.DataFrame({"batch": [16, 16, 64, 64] * 2, "R@10": [0.2, 0.4, 0.3, 0.5, 0.1, 0.1, 0.2, 0.2],
                        "loss": ["softmax"] * 4 + ["sigmoid"] * 4, "seed": [0, 1] * 4})
     fig, ax = plt.subplots()

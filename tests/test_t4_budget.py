@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from utils import captioning, connector_comparison, finetune, t4_budget, vqa
+from utils.course import t4_budget
 from utils.profiles import PROFILES
+from utils.recipes import captioning, connectors, finetune, vqa
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,13 +20,13 @@ def test_every_row_is_measured_and_projected(monkeypatch):
     monkeypatch.setitem(captioning.RECIPES, "t4", dataclasses.replace(captioning.RECIPES["t4"], **small,
                                                                       max_new_tokens=3, num_beams=2))
     monkeypatch.setitem(vqa.RECIPES, "t4", dataclasses.replace(vqa.RECIPES["t4"], **small))
-    monkeypatch.setitem(connector_comparison.RECIPES, "t4", dataclasses.replace(connector_comparison.RECIPES["t4"],
+    monkeypatch.setitem(connectors.RECIPES, "t4", dataclasses.replace(connectors.RECIPES["t4"],
                                                                                 **small, latents=4))
     monkeypatch.setitem(finetune.RECIPES, "t4", dataclasses.replace(finetune.RECIPES["t4"], **small))
     table = t4_budget.budget(steps=1, profile=dataclasses.replace(PROFILES["t4"], device="cpu", precision="fp32",
                                                                    clip_model="WorldCLIP-Micro"),
                              caption_images=2)
-    assert len(table) == 3 + 2 + 1 + len(connector_comparison.CONNECTORS)
+    assert len(table) == 3 + 2 + 1 + len(connectors.CONNECTORS)
     assert table["fits"].all() and (table["seconds"] > 0).all()
     assert table["projected s"].tolist() == pytest.approx((table["seconds"] * table["batch / images"]).tolist())
     steps = dict(zip(table["what"], table["batch / images"]))

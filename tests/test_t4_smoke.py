@@ -16,10 +16,9 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+import t4_smoke
 import torch
 from nbclient.exceptions import CellTimeoutError
-
-import t4_smoke
 
 REPO = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((REPO / "solutions").glob("[0-9]*.ipynb"))
@@ -119,11 +118,11 @@ def test_lab_runs_on_t4(solution: Path, tmp_path: Path, monkeypatch):
 def test_t4_precision_runs_on_a_cpu():
     """fp16 autocast and the GradScaler, on the profile's device, through the shared training loop."""
     from utils import profiles
-    from utils.clip import create_clip
     from utils.data import ImageCaptionSet, world_pairs
     from utils.data.world import generate_world
-    from utils.losses import clip_loss
-    from utils.train import train_contrastive
+    from utils.models.clip import create_clip
+    from utils.training.loops import train_contrastive
+    from utils.training.losses import clip_loss
 
     P = dataclasses.replace(profiles.PROFILES["t4"], device="cpu")
     model, preprocess, tokenizer = create_clip("WorldCLIP-Micro")

@@ -1,11 +1,11 @@
 import pytest
 import torch
 
-from utils.clip import create_clip
 from utils.data import ImageCaptionSet, generate_world, world_pairs
-from utils.losses import clip_loss
+from utils.models.clip import create_clip
 from utils.profiles import PROFILES
-from utils.train import fit_batch_size, param_groups, train_contrastive
+from utils.training.loops import fit_batch_size, param_groups, train_contrastive
+from utils.training.losses import clip_loss
 
 
 def test_no_weight_decay_on_temperature_gains_and_biases():

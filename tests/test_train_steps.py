@@ -4,10 +4,10 @@ import dataclasses
 import pytest
 import torch
 
-from utils.models.world_lm import tiny_llama
-from utils.models.world_tokenizer import build_tokenizer
+from utils.offline.world_lm import tiny_llama
+from utils.offline.world_tokenizer import build_tokenizer
 from utils.profiles import PROFILES
-from utils.train import train_steps
+from utils.training.loops import train_steps
 
 CONFIG = {"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
           "num_key_value_heads": 2, "max_position_embeddings": 64, "tie_word_embeddings": True}

@@ -4,15 +4,15 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from utils.clip import create_clip
+from utils.models.clip import create_clip
 from utils.models.connectors import MLPConnector, pixel_shuffle
 from utils.models.language_model import chat_prompt
 from utils.models.vision_tower import VisionTower
 from utils.models.vlm import IGNORE_INDEX, IMAGE_TOKEN, VisionLanguageModel, mask_prompt_labels, splice_image_embeddings
-from utils.models.world_lm import tiny_llama
-from utils.models.world_tokenizer import build_tokenizer
+from utils.offline.world_lm import tiny_llama
+from utils.offline.world_tokenizer import build_tokenizer
 from utils.profiles import PROFILES
-from utils.train import train_steps
+from utils.training.loops import train_steps
 
 CORPUS = ["a red cube left of a blue ball.", "what color is the cube? red", "how many balls are there? two",
           "describe the picture.", "a green triangle above a yellow square."]

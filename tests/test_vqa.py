@@ -5,14 +5,15 @@ import pandas as pd
 import pytest
 import torch
 
-from utils import vqa
 from utils.data.scene_world import generate_scenes, render
 from utils.data.vqa import world_vqa
 from utils.data.world import png_bytes
+from utils.metrics.vqa import accuracy_by_type
 from utils.models.vlm import IGNORE_INDEX
+from utils.offline.world_lm import world_lines
+from utils.offline.world_tokenizer import build_tokenizer
 from utils.profiles import PROFILES
-from utils.models.world_lm import world_lines
-from utils.models.world_tokenizer import build_tokenizer
+from utils.recipes import vqa
 
 RECIPE = dataclasses.replace(vqa.RECIPES["offline"], skewed_test_questions=50)
 
@@ -58,7 +59,7 @@ def test_exact_match_has_no_normalisation():
 
 def test_accuracy_by_type_and_majority():
     questions = pd.DataFrame({"question_type": ["a", "a", "b"], "answers": [["x"] * 10, ["y"] * 10, ["z"] * 10]})
-    table = vqa.accuracy_by_type(questions, {"m": ["x", "x", "z"]})
+    table = accuracy_by_type(questions, {"m": ["x", "x", "z"]})
     assert table.loc["a", "m"] == 0.5 and table.loc["b", "m"] == 1.0 and table.loc["all", "m"] == pytest.approx(2 / 3)
     train = pd.DataFrame({"answer": ["no", "yes", "no"]})
     assert vqa.majority_baseline(train, questions) == ["no"] * 3

@@ -6,8 +6,20 @@ import pandas as pd
 import pytest
 
 from utils.data.scene_world import generate_scenes, render
-from utils.data.vqa import (ANSWER_TYPES, VQAError, annotate, complementary_pairs, favourite_answers, load_vqa,
-                            majority_answer, release, save_vqa, skewed, world_questions, world_vqa)
+from utils.data.vqa import (
+    ANSWER_TYPES,
+    VQAError,
+    annotate,
+    complementary_pairs,
+    favourite_answers,
+    load_vqa,
+    majority_answer,
+    release,
+    save_vqa,
+    skewed,
+    world_questions,
+    world_vqa,
+)
 from utils.data.world import png_bytes
 from utils.metrics.vqa import vqa_accuracy
 
@@ -97,7 +109,7 @@ def test_load_vqa_errors_name_the_problem(tmp_path):
         save_vqa(good.assign(answers=[["yes"]] + [[]] * (len(good) - 1)), tmp_path / "bad.parquet")
     with pytest.raises(VQAError, match="answer_type"):
         save_vqa(good.assign(answer_type="maybe"), tmp_path / "bad.parquet")
-    with pytest.raises(Exception, match="not a readable image"):
+    with pytest.raises(VQAError, match="row 0, column .image. is not a readable image"):
         save_vqa(good.assign(image=b"not a png"), tmp_path / "bad.parquet")
     with pytest.raises(VQAError, match="does not exist"):
         load_vqa(tmp_path / "missing.parquet")

@@ -1,8 +1,8 @@
 """VQA accuracy pinned to the official evaluation script's behaviour on hand-worked cases, quirks included."""
 import pytest
 
-from utils.metrics.vqa import (mean_vqa_accuracy, normalize_answer, normalize_digits_articles, normalize_punctuation,
-                               vqa_accuracy)
+from utils.data.answers import normalize_answer, normalize_digits_articles, normalize_punctuation
+from utils.metrics.vqa import mean_vqa_accuracy, vqa_accuracy
 
 
 @pytest.mark.parametrize("matches, expected", [

@@ -3,8 +3,17 @@ import time
 
 import numpy as np
 
-from utils.data import (COLORS, DOMAIN_COLORS, DOMAIN_SHAPES, SHAPES, WORLDS, Scene, WorldObject, generate_world,
-                        world_pairs)
+from utils.data import (
+    COLORS,
+    DOMAIN_COLORS,
+    DOMAIN_SHAPES,
+    SHAPES,
+    WORLDS,
+    Scene,
+    WorldObject,
+    generate_world,
+    world_pairs,
+)
 from utils.data.world import with_article
 
 

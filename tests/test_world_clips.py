@@ -2,11 +2,12 @@
 import pytest
 import torch
 
-from utils.clip import encode_images, profile_clip
+from utils.backbones import profile_clip
 from utils.data import grammar
 from utils.data.scene_world import COLORS, SHAPES, SIZES, STYLES, generate_scenes, render
+from utils.models.clip import encode_images
 from utils.profiles import PROFILES
-from utils.zeroshot import word_choice_accuracy
+from utils.recipes.zeroshot import word_choice_accuracy
 
 
 @pytest.fixture(scope="module")

@@ -5,10 +5,11 @@ Loads the cached model (built in about two minutes on two cores the first time).
 import torch
 from transformers import LlamaForCausalLM
 
+from utils.backbones import load_language_model
 from utils.data.grammar import NUMBER_WORDS
 from utils.data.scene_graph import COLORS, SIZES, STYLES
-from utils.models.language_model import load_language_model, perplexity, reply
-from utils.models.world_lm import held_out_lines
+from utils.models.language_model import perplexity, reply
+from utils.offline.world_lm import held_out_lines
 from utils.profiles import PROFILES
 
 MAX_PERPLEXITY = 3.0  # measured 2.38 on held-out world text; an untrained model scores about the vocabulary size

@@ -6,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from sklearn.metrics import confusion_matrix as sk_confusion_matrix
 
-from utils import zeroshot
-from utils.clip import create_clip, encode_texts
+from utils.models.clip import create_clip, encode_texts
 from utils.profiles import PROFILES
+from utils.recipes import zeroshot
 
 matplotlib.use("Agg")
 
@@ -98,7 +98,7 @@ def test_equal_captions_get_exactly_equal_scores(micro):
 def test_lab2_figures_draw():
     import matplotlib.pyplot as plt
 
-    from utils import plots
+    from utils.book import plots
 
     fig, (a, b) = plt.subplots(1, 2)
     plots.confusion(a, torch.tensor([[3, 1], [0, 0]]), ["red", "blue"], "a class that never occurs")
@@ -123,7 +123,7 @@ class _WordCounter:
 
 
 def test_word_choice_accuracy_counts_images_whose_true_word_wins():
-    from utils.zeroshot import word_choice_accuracy
+    from utils.recipes.zeroshot import word_choice_accuracy
     model = _WordCounter()
     images = model.encode_text(model.tokenize(["red circle", "red square", "blue square"]))
     captions, truth = ["one red circle", "one red square", "one blue square"], ["circle", "square", "circle"]

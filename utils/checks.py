@@ -11,6 +11,7 @@ from typing import Any, Callable
 
 import pandas as pd
 import torch
+from torch.overrides import TorchFunctionMode
 
 
 def _close(a: Any, b: Any, atol: float) -> bool:
@@ -61,8 +62,6 @@ def largest_tensor(fn: Callable, *args) -> int:
 
     Checks a memory contract, e.g. that a blockwise loss never builds the full N x N matrix.
     """
-    from torch.overrides import TorchFunctionMode
-
     class Watch(TorchFunctionMode):
         biggest = 0
 

@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..train import MIN_TRAIN_IMAGES
 from .pairs import PairsError, validate_pairs
 
-
+MIN_TRAIN_IMAGES = 2  # a contrastive batch needs at least one negative
 MIN_TEST_IMAGES = 2  # a gallery of one image makes every query a hit
 HUB_SPLITS = {"train": "train", "validation": "val", "test": "test"}  # a Hub split's name -> the contract's
 
@@ -143,7 +142,7 @@ def hub_table(repo_id: str, split: str = "") -> pd.DataFrame:
 
     Downloaded once into the Hugging Face cache; needs internet.
     """
-    from huggingface_hub import snapshot_download
+    from huggingface_hub import snapshot_download  # late: only Hub data needs the Hub's client
 
     pattern = f"{split}*.parquet"
     folder = Path(snapshot_download(repo_id, repo_type="dataset", allow_patterns=[pattern, f"**/{pattern}"]))

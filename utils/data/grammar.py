@@ -44,8 +44,7 @@ import dataclasses
 import random
 import re
 
-from .scene_graph import (COLORS, CONVERSE, ORDER_OF, SHAPES, SIZES, STYLES, Group, Scene,
-                          absent_by_co_occurrence)
+from .scene_graph import COLORS, CONVERSE, ORDER_OF, SHAPES, SIZES, STYLES, Group, Scene, absent_by_co_occurrence
 
 Fact = tuple[str, ...]
 NUMBER_WORDS = ("one", "two", "three", "four", "five")  # NUMBER_WORDS[n - 1] names n
@@ -301,4 +300,16 @@ def parse(caption: str) -> set[Fact]:
             reader.end_clause()
         i += 1
     reader.end_clause()
+    return facts
+
+
+def scene_facts(scene: Scene) -> set[Fact]:
+    """Every fact true of `scene`, in `parse`'s conventions."""
+    facts = {(GENERIC_NOUN, number_word(len(scene.objects)))}
+    for g in scene.groups():
+        facts |= {(g.shape,), (g.shape, number_word(g.count))}
+        facts |= {(g.shape, g.color), (g.shape, g.size), (g.shape, g.style)}
+    for relation, order in ORDER_OF.items():
+        shapes = [g.shape for g in scene.groups(order)]
+        facts |= {(a, relation, b) for i, a in enumerate(shapes) for b in shapes[i + 1:]}
     return facts

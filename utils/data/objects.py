@@ -14,8 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..cache import artefact_path
+from .contract import ObjectsError, check_table
 from .convert import encoded_image
-from .pairs import PairsError, decode_image, load_pairs, read_parquet, write_parquet
+from .pairs import load_pairs, read_parquet, write_parquet
 from .scene_graph import Scene
 
 REQUIRED = ("image", "objects")
@@ -32,27 +33,16 @@ COCO_CATEGORIES = (
     "refrigerator", "book", "clock", "vase", "scissors", "teddy bear", "hair drier", "toothbrush")
 
 
-class ObjectsError(ValueError):
-    """An objects table breaks the contract; the message names the row, column and fix."""
-
-
 def validate_objects(df: pd.DataFrame, source: str = "objects table") -> None:
     """Raise `ObjectsError` naming the first row and column that break the contract."""
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise ObjectsError(f"{source}: missing column(s) {missing}; found {list(df.columns)}. Every row needs "
-                           "'image' (encoded PNG/JPEG bytes) and 'objects' (a list of the names of the objects in it).")
-    if len(df) == 0:
-        raise ObjectsError(f"{source}: has no rows. Add at least one image with its objects.")
-    for row, (image, objects) in enumerate(zip(df["image"], df["objects"])):
-        if isinstance(objects, str) or not isinstance(objects, (list, tuple, np.ndarray)) or not all(
+    check_table(df, source, REQUIRED, ObjectsError, unit="image with its objects",
+                needs="Every row needs 'image' (encoded PNG/JPEG bytes) and 'objects' (a list of the names of the "
+                      "objects in it).")
+    for row, objects in enumerate(df["objects"]):
+        if not isinstance(objects, (list, tuple, np.ndarray)) or not all(
                 isinstance(o, str) and o.strip() for o in objects):
             raise ObjectsError(f"{source}: row {row}, column 'objects' is {objects!r}; give a list of object names "
                                "(e.g. ['dog', 'frisbee']; [] for an image with none of the objects you ask about).")
-        try:
-            decode_image(image, where=f"{source}: row {row}, column 'image'")
-        except PairsError as err:
-            raise ObjectsError(str(err)) from None
 
 
 def save_objects(df: pd.DataFrame, path: str | Path) -> Path:

@@ -5,23 +5,16 @@ Optional: `image_id`, `split` (train/val/test), `scene` (JSON scene graph), `lab
 """
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..cache import CACHE
+from .contract import ContractError, PairsError, check_table, decode_image  # noqa: F401 (decode_image: re-export)
 from .world import WORLD_VERSION, WORLDS, Scene, generate_world, png_bytes
 
 REQUIRED = ("image", "caption")
-SPLITS = ("train", "val", "test")
-
-
-class PairsError(ValueError):
-    """A `pairs.parquet` file breaks the data contract; the message names the row, column and fix."""
 
 
 def world_pairs(scenes: list[Scene], image_size: int = 64, val_fraction: float = 0.1,
@@ -62,7 +55,7 @@ def load_pairs(path: str | Path) -> pd.DataFrame:
     return df
 
 
-def read_parquet(path: str | Path, error: type[ValueError], how_to_write: str) -> pd.DataFrame:
+def read_parquet(path: str | Path, error: type[ContractError], how_to_write: str) -> pd.DataFrame:
     """The table in `path`, or `error` saying that the file is missing (then `how_to_write` it) or unreadable."""
     path = Path(path)
     if not path.exists():
@@ -75,50 +68,12 @@ def read_parquet(path: str | Path, error: type[ValueError], how_to_write: str) -
 
 def validate_pairs(df: pd.DataFrame, source: str = "pairs") -> None:
     """Raise `PairsError` naming the first row and column that break the contract."""
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise PairsError(f"{source}: missing column(s) {missing}; found {list(df.columns)}. "
-                         "Every row needs 'image' (encoded PNG/JPEG bytes) and 'caption' (text).")
-    if len(df) == 0:
-        raise PairsError(f"{source}: has no rows. Add at least one image-caption pair.")
-    for row, (image, caption) in enumerate(zip(df["image"], df["caption"])):
+    check_table(df, source, REQUIRED, PairsError, unit="image-caption pair",
+                needs="Every row needs 'image' (encoded PNG/JPEG bytes) and 'caption' (text).")
+    for row, caption in enumerate(df["caption"]):
         if not isinstance(caption, str) or not caption.strip():
             raise PairsError(f"{source}: row {row}, column 'caption' is empty or not text ({caption!r}). "
                              "Give every image a non-empty caption or drop the row.")
-        decode_image(image, where=f"{source}: row {row}, column 'image'")
-    if "split" in df.columns:
-        bad = sorted(set(df["split"]) - set(SPLITS))
-        if bad:
-            raise PairsError(f"{source}: column 'split' has values {bad}; use only {list(SPLITS)}.")
-
-
-def decode_image(data: bytes, where: str = "image") -> Image.Image:
-    """Decode encoded image bytes to RGB as a viewer shows them, or raise `PairsError` saying where and how to fix it.
-
-    Phone photos are turned upright (EXIF orientation), transparent pixels are laid on white, 16-bit grey
-    is scaled to 8 bits, CMYK and palette images are converted; an animated GIF gives its first frame.
-    """
-    if not isinstance(data, (bytes, bytearray)):
-        raise PairsError(f"{where} holds {type(data).__name__}, not bytes. Store the encoded file, "
-                         "e.g. Path('cat.jpg').read_bytes(), not a path or an array.")
-    try:
-        return to_rgb(Image.open(io.BytesIO(data)))
-    except Image.DecompressionBombError as err:
-        raise PairsError(f"{where} is too large to decode safely ({err}). Downscale it, e.g. to 1024 pixels a side; "
-                         "CLIP sees it at 224 or less anyway.") from None
-    except (UnidentifiedImageError, OSError, ValueError) as err:
-        raise PairsError(f"{where} is not a readable image ({err}). Re-encode it as PNG or JPEG.") from None
-
-
-def to_rgb(img: Image.Image) -> Image.Image:
-    """An 8-bit RGB copy of any PIL image, upright, with transparency flattened onto white."""
-    img = ImageOps.exif_transpose(img)
-    if img.mode in ("I", "I;16", "I;16B", "I;16L"):  # 16-bit grey: 65535 is white
-        img = Image.fromarray((np.asarray(img, dtype=np.float32) / 257).clip(0, 255).astype(np.uint8))
-    if img.mode in ("RGBA", "LA", "PA") or "transparency" in img.info:
-        img = img.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", img.size, "white"), img).convert("RGB")
-    return img.convert("RGB")
 
 
 def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64, world: str = "generic",

@@ -22,9 +22,23 @@ from tqdm.auto import tqdm
 from ..cache import artefact_path
 from .grammar import GENERIC_NOUN, be, describe, noun_phrase, number_word, plural, with_article
 from .pairs import save_pairs
+from .scene_graph import (
+    CO_OCCURRENCE,
+    COLORS,
+    COMPANIONS,
+    MAX_OBJECTS,
+    MIN_GAP,
+    SHAPES,
+    SIZES,
+    SPACING,
+    STYLES,
+    Scene,
+    SceneObject,
+    absent_by_co_occurrence,
+    co_occurrence,
+    shape_set_probabilities,
+)
 from .world import png_bytes
-from .scene_graph import (CO_OCCURRENCE, COLORS, COMPANIONS, MAX_OBJECTS, MIN_GAP, SHAPES, SIZES, SPACING, STYLES,
-                          Scene, SceneObject, absent_by_co_occurrence, co_occurrence, shape_set_probabilities)
 
 SCENE_WORLD_VERSION = 3  # bump whenever rendering or captions change: cached worlds and models key on it
 # The generative labs' scenes (Labs 6-12): `scene_pairs_file(image_size=..., **COURSE_SCENES)`; 1,600 train, 200 val,

@@ -21,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 from ..cache import artefact_path
-from ..metrics.vqa import normalize_answer
+from .answers import normalize_answer
+from .contract import VQAError, check_table
+from .convert import assign_splits, encoded_image
 from .grammar import be, noun_phrase, number_word, plural, with_article
-from .pairs import PairsError, decode_image, load_pairs, read_parquet, write_parquet
+from .pairs import load_pairs, read_parquet, write_parquet
 from .scene_graph import COLORS, SHAPES, Scene
 
 VQA_VERSION = 1  # bump when questions or annotators change: cached VQA tables key on it
@@ -32,10 +34,6 @@ ANSWER_TYPES = {"existence": "yes/no", "relation": "yes/no", "count": "number", 
 ANNOTATORS = 10
 NUMBERS = [number_word(k) for k in range(1, 6)]  # the counts a world scene can have
 MISTAKE_RATE = 0.05  # an annotator's chance of a wrong answer (a different answer of the same kind)
-
-
-class VQAError(ValueError):
-    """A `vqa.parquet` table breaks the contract; the message names the row, the column and the fix."""
 
 
 # world questions
@@ -141,12 +139,8 @@ def world_vqa_file(pairs_path: str | Path, seed: int = 0) -> Path:
 
 def validate_vqa(df: pd.DataFrame, source: str = "vqa table") -> None:
     """Raise `VQAError` naming the first row and column that break the contract."""
-    missing = [c for c in REQUIRED if c not in df.columns]
-    if missing:
-        raise VQAError(f"{source}: missing column(s) {missing}; found {list(df.columns)}. A VQA table needs "
-                       f"{list(REQUIRED)} (see utils.data.vqa).")
-    if len(df) == 0:
-        raise VQAError(f"{source}: has no rows. Add at least one question.")
+    check_table(df, source, REQUIRED, VQAError, unit="question",
+                needs=f"A VQA table needs {list(REQUIRED)} (see utils.data.vqa).")
     for row, (question, answer, answers, kind) in enumerate(df[["question", "answer", "answers", "answer_type"]]
                                                             .itertuples(index=False)):
         if not isinstance(question, str) or not question.strip():
@@ -154,13 +148,12 @@ def validate_vqa(df: pd.DataFrame, source: str = "vqa table") -> None:
         if not isinstance(answer, str) or not answer.strip():
             raise VQAError(f"{source}: row {row}, column 'answer' is empty or not text ({answer!r}); give the "
                            "answer to train on (e.g. the most common human answer).")
-        if isinstance(answers, str) or len(answers) == 0 or not all(isinstance(a, str) for a in answers):
+        if not isinstance(answers, (list, tuple, np.ndarray)) or len(answers) == 0 or not all(
+                isinstance(a, str) for a in answers):
             raise VQAError(f"{source}: row {row}, column 'answers' must be a non-empty list of the human answers "
                            f"(ten in VQA), got {answers!r}.")
         if kind not in ("yes/no", "number", "other"):
             raise VQAError(f"{source}: row {row}, column 'answer_type' is {kind!r}; use 'yes/no', 'number' or 'other'.")
-    for row, image in enumerate(df["image"].drop_duplicates()):
-        decode_image(image, where=f"{source}: image {row}, column 'image'")
 
 
 def save_vqa(df: pd.DataFrame, path: str | Path) -> Path:
@@ -182,13 +175,11 @@ def vqa_from_hub_table(table: pd.DataFrame, limit: int, seed: int = 0) -> pd.Dat
     """VQA v2 rows (columns `image`, `question`, `answers` as dicts with an 'answer', `multiple_choice_answer`,
     `question_type`, `answer_type`, `image_id`) -> the contract; `limit` questions drawn with `seed`, their
     images split 80/10/10 into train, val and test."""
-    from .convert import assign_splits, encoded_image
-
     needed = ["image", "question", "answers", "multiple_choice_answer", "question_type", "answer_type", "image_id"]
     missing = [c for c in needed if c not in table.columns]
     if missing:
-        raise PairsError(f"columns {missing} not found in the Hub table (it has {list(table.columns)}); pass a "
-                         "VQA v2 table such as lmms-lab/VQAv2.")
+        raise VQAError(f"columns {missing} not found in the Hub table (it has {list(table.columns)}); pass a "
+                       "VQA v2 table such as lmms-lab/VQAv2.")
     table = table.sample(n=min(limit, len(table)), random_state=seed)
     return assign_splits(pd.DataFrame({
         "image": [encoded_image(image) for image in table["image"]], "question": table["question"].str.lower().tolist(),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import torch
 
-from ..clip import encode_images, encode_texts
+from ..models.clip import encode_images, encode_texts
 from ..profiles import Profile
 
 W = 2.5

@@ -1,7 +1,7 @@
 """Factual precision and recall of a caption against a world-v3 scene, through the caption grammar.
 
 A caption's facts are `utils.data.grammar.parse(caption)`; a scene's facts are every fact in the same
-conventions that is true of it (`scene_facts`). Precision is the share of the caption's facts that are true;
+conventions that is true of it (`utils.data.grammar.scene_facts`). Precision is the share of the caption's facts that are true;
 recall is the share of the scene's facts that the caption states. The scene's facts are: each shape present,
 its colour, size, style and exact count, the total count ("shape", n), and for each pair of groups their
 horizontal and vertical relation. `describe(scene)[0]` states all of them, so its recall is 1.0.
@@ -11,20 +11,8 @@ over a corpus by pooling facts, or read it with recall, so that saying nothing d
 """
 from __future__ import annotations
 
-from ..data.grammar import GENERIC_NOUN, Fact, canonical, number_word, parse
-from ..data.scene_graph import ORDER_OF, Scene
-
-
-def scene_facts(scene: Scene) -> set[Fact]:
-    """Every fact true of `scene`, in `parse`'s conventions."""
-    facts = {(GENERIC_NOUN, number_word(len(scene.objects)))}
-    for g in scene.groups():
-        facts |= {(g.shape,), (g.shape, number_word(g.count))}
-        facts |= {(g.shape, g.color), (g.shape, g.size), (g.shape, g.style)}
-    for relation, order in ORDER_OF.items():
-        shapes = [g.shape for g in scene.groups(order)]
-        facts |= {(a, relation, b) for i, a in enumerate(shapes) for b in shapes[i + 1:]}
-    return facts
+from ..data.grammar import Fact, canonical, parse, scene_facts
+from ..data.scene_graph import Scene
 
 
 def is_true(fact: Fact, scene: Scene) -> bool:

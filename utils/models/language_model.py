@@ -1,7 +1,7 @@
-"""The profile's causal language model, loaded the same way on every profile, and what the labs do with it.
+"""What the labs do with a causal language model, whichever the profile loads (`utils.backbones.load_language_model`):
+chat prompts in the tokenizer's template, greedy replies, perplexity.
 
-`t4` names a Hub model (SmolLM2-135M-Instruct); `offline` names the world LM, built here and saved with
-`save_pretrained`, so both load with the very same `from_pretrained` calls and share one chat template format.
+`t4`'s Hub model (SmolLM2-135M-Instruct) and the offline world LM share one chat template format (ChatML).
 """
 from __future__ import annotations
 
@@ -9,23 +9,10 @@ import math
 
 import torch
 import torch.nn.functional as F
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from ..profiles import Profile
-
-
-def load_language_model(profile: Profile) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    """`profile.lm` and its tokenizer, on the profile's device, in eval mode.
-
-    Weights load in fp32 whatever the checkpoint stores: on `t4` fp16 comes from autocast, and the GradScaler
-    needs fp32 weights to update. The world LM (offline) is pre-trained on first use and cached.
-    """
-    from .world_lm import WORLD_LM, world_lm_folder  # here, not above: world_lm builds on this module
-
-    source = str(world_lm_folder()) if profile.lm == WORLD_LM else profile.lm
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=torch.float32)
-    return model.to(profile.device).eval(), tokenizer
+# The prompt that asks for a caption, on every profile (the world LM learns it in pre-training, the VLMs in training).
+DESCRIBE = "describe the picture."
 
 
 def chat_prompt(tokenizer: PreTrainedTokenizerBase, user: str, answer: str | None = None) -> str:

@@ -6,6 +6,8 @@ import hashlib
 import torch
 from torch import nn
 
+from ..memory import PerImageMemory
+
 
 class VisionTower(nn.Module):
     """An open_clip `VisionTransformer` (a CLIP model's `.visual`), frozen, returning patch tokens (B, P, width).
@@ -64,3 +66,15 @@ class VisionTower(nn.Module):
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
         return digest.hexdigest()
+
+
+class RememberingTower(VisionTower):
+    """A `VisionTower` that computes each distinct image's patch tokens once and remembers them (the tower is
+    frozen, so an image seen again, every epoch and at test time, gives the same tokens)."""
+
+    def __init__(self, visual: nn.Module, layer: int = -1):
+        super().__init__(visual, layer)
+        self.memory = PerImageMemory(super().forward)
+
+    def forward(self, pixel_values: torch.Tensor) -> torch.Tensor:
+        return self.memory(pixel_values)

@@ -9,13 +9,17 @@ SmolLM2's tokenizer and the world LM's, through their chat templates; precision 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import torch
 from tokenizers import AddedToken
 from torch import nn
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
+from ..data.image_sets import ImageSet
+from ..profiles import Profile
 from .connectors import MLPConnector, pixel_shuffle, shuffled_grid
 from .language_model import chat_token_ids
 from .vision_tower import VisionTower
@@ -217,3 +221,17 @@ class VisionLanguageModel(nn.Module):
                     config["connector_layers"], config["shuffle_factor"])
         model.connector.load_state_dict(torch.load(folder / "connector.pt", map_location=device, weights_only=True))
         return model
+
+
+@torch.no_grad()
+def vlm_answers(vlm: VisionLanguageModel, images: ImageSet, table: pd.DataFrame, preprocess: Callable,
+                profile: Profile, max_new_tokens: int, batch_size: int = 200) -> list[str]:
+    """The VLM's greedy answer to each question of `table` (columns `image_index`, `question`), about its image."""
+    vlm.eval()
+    out = []
+    for start in range(0, len(table), batch_size):
+        rows = table.iloc[start:start + batch_size]
+        with profile.autocast():
+            out += vlm.generate(images.pixels(preprocess, rows["image_index"]), list(rows["question"]),
+                                max_new_tokens=max_new_tokens)
+    return out

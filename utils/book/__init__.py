@@ -1,0 +1,1 @@
+"""What the book draws: `figures` (the chapters' diagrams) and `plots` (the labs' charts)."""

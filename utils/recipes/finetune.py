@@ -1,0 +1,136 @@
+"""Fine-tune an off-the-shelf CLIP on a domain's own pairs (Lab 3), and cache the result for later labs.
+
+`t4` fine-tunes OpenAI's ViT-B-32 on a real domain set from the Hub (5 epochs, batch 128, lr 1e-5).
+`offline` fine-tunes the world CLIP on a domain-shifted world: shapes and colour names it never saw.
+Also here: the held-out retrieval measurement and the replay mix that Lab 3 asks students to write.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from open_clip.loss import ClipLoss
+
+from ..backbones import profile_clip, profile_clip_id
+from ..cache import artefact_path, pairs_fingerprint
+from ..data import WORLDS, generate_world, hub_pairs_file, load_pairs, load_splits, pairs_from_hub, world_pairs_file
+from ..metrics import recall_at_k
+from ..models.clip import encode_images, encode_texts
+from ..profiles import Profile
+from ..training.loops import TrainingLog, train_contrastive
+
+
+@dataclass(frozen=True)
+class FinetuneRecipe:
+    epochs: int
+    batch_size: int
+    lr: float  # small, so both towers stay unfrozen without forgetting what they knew
+
+
+RECIPES = {"t4": FinetuneRecipe(epochs=5, batch_size=128, lr=1e-5),
+           "offline": FinetuneRecipe(epochs=20, batch_size=64, lr=2e-4)}
+HUB_DOMAIN = {"repo_id": "wanghaofan/pokemon-wiki-captions", "image_column": "image", "caption_column": "text_en"}
+# about 2,000 pairs; 150 held-out images form the retrieval gallery
+OFFLINE_DOMAIN = {"n_scenes": 500, "seed": 22, "world": "shifted", "test_fraction": 0.3}
+
+
+def domain_pairs_file(profile: Profile) -> Path:
+    """The profile's domain `pairs.parquet`: a Hub set converted once (`t4`) or the shifted world (`offline`)."""
+    if profile.name == "offline":
+        return world_pairs_file(image_size=profile.image_size, **OFFLINE_DOMAIN)
+    return hub_pairs_file(HUB_DOMAIN["repo_id"], lambda: pairs_from_hub(**HUB_DOMAIN))
+
+
+def finetune_clip(model, train_set, profile: Profile) -> TrainingLog:
+    """Both towers unfrozen, open_clip's contrastive loss, the profile's recipe. Returns the training log."""
+    recipe = RECIPES[profile.name]
+    model.requires_grad_(True)
+    return train_contrastive(model, train_set, ClipLoss(), profile, epochs=recipe.epochs, lr=recipe.lr,
+                             batch_size=recipe.batch_size)
+
+
+def domain_clip_path(profile: Profile, pairs: pd.DataFrame) -> Path:
+    """Where the profile's CLIP fine-tuned on `pairs` with the profile's recipe is cached.
+
+    The key holds the data's fingerprint, so Lab 3 run on your own data never replaces the checkpoint
+    that Lab 4 expects (the course's domain set), and vice versa.
+    """
+    return artefact_path("domain_clip", "model.pt", base=profile_clip_id(profile), recipe=RECIPES[profile.name],
+                         data=pairs_fingerprint(pairs))
+
+
+def domain_clip_checkpoint(profile: Profile) -> Path:
+    """The CLIP fine-tuned on the profile's domain set, re-created with Lab 3's recipe if it is not cached."""
+    pairs = load_pairs(domain_pairs_file(profile))
+    path = domain_clip_path(profile, pairs)
+    if not path.exists():
+        model, preprocess, tokenizer = profile_clip(profile)
+        splits = load_splits(pairs, preprocess, tokenizer)
+        print(f"fine-tuning {profile.clip_model} on the domain set as Lab 3 does (cached at {path})")
+        finetune_clip(model, splits["train"], profile)
+        torch.save(model.state_dict(), path)
+    return path
+
+
+def pick_queries(gallery_size: int, n_queries: int, seed: int = 0) -> torch.Tensor:
+    """`n_queries` distinct gallery indices drawn reproducibly; all of them (said aloud) when the gallery is smaller."""
+    if n_queries > gallery_size:
+        print(f"note: {n_queries} queries asked for, but the gallery holds {gallery_size} images; using {gallery_size}.")
+    return torch.randperm(gallery_size, generator=torch.Generator().manual_seed(seed))[:n_queries]
+
+
+def evaluate_retrieval(model, tokenizer, images: torch.Tensor, queries: list[str], targets: torch.Tensor,
+                       profile: Profile, ks=(1, 5, 10)) -> tuple[dict[int, float], torch.Tensor]:
+    """Recall@k of text `queries` over the gallery `images` (query i wants image `targets[i]`), and the
+    (queries x images) cosine-similarity matrix. Ties count against the query."""
+    sim = encode_texts(model, tokenizer, queries, profile) @ encode_images(model, images, profile).T
+    return recall_at_k(sim, targets, ks), sim
+
+
+def with_replay(domain: pd.DataFrame, generic: pd.DataFrame, fraction: float, seed: int = 0) -> pd.DataFrame:
+    """The domain's training pairs plus round(`fraction` x their image count) generic training images.
+
+    Generic images come from the generic set's `train` split only (its test split is the forgetting probe),
+    with all their captions, under ids 'generic-<id>' that no domain image has, so no two images merge.
+    """
+    domain = domain[domain.split == "train"]
+    pool = generic[generic.split == "train"].image_id.unique()
+    n = min(round(fraction * domain.image_id.nunique()), len(pool))
+    chosen = np.random.default_rng(seed).choice(pool, size=n, replace=False)
+    extra = generic[generic.image_id.isin(chosen)]
+    return pd.concat([domain, extra.assign(image_id=[f"generic-{i}" for i in extra.image_id])], ignore_index=True)
+
+
+def check_gallery(preprocess, image_size: int, n: int = 6, seed: int = 7) -> tuple[torch.Tensor, list[str]]:
+    """`n` preprocessed images of the shifted world and their first captions: inputs for the lab's checks."""
+    scenes = generate_world(n, seed, **WORLDS["shifted"])
+    return torch.stack([preprocess(s.render(image_size)) for s in scenes]), [s.captions[0] for s in scenes]
+
+
+def replay_summary(mixed: pd.DataFrame, domain: pd.DataFrame, generic: pd.DataFrame) -> dict[str, object]:
+    """What a replay mix must get right whichever generic images it drew (captions must be unique to an image)."""
+    domain_train = domain[domain.split == "train"]
+    ours = mixed[mixed.caption.isin(domain.caption)]
+    theirs = mixed[mixed.caption.isin(generic.caption)]
+    source = dict(zip(generic.caption, generic.image_id))
+    whole = generic.groupby("image_id").caption.apply(frozenset)
+    drawn = theirs.groupby("image_id").caption.apply(frozenset)
+    return {
+        "rows": len(mixed),
+        "distinct image ids": mixed.image_id.nunique(),
+        "domain training pairs, all and only, ids unchanged":
+            sorted(zip(ours.image_id, ours.caption)) == sorted(zip(domain_train.image_id, domain_train.caption)),
+        "generic images": len(drawn),
+        "rows from the generic test split": int(theirs.caption.isin(generic[generic.split == "test"].caption).sum()),
+        "generic images with all their captions": int(sum(caps == whole[source[next(iter(caps))]] for caps in drawn)),
+    }
+
+
+def text_to_image_recall(model, tokenizer, dataset, profile: Profile, ks=(1, 5, 10)) -> dict[int, float]:
+    """Recall@k when each image's first caption queries the gallery of all images in `dataset`."""
+    img = encode_images(model, dataset.images, profile)
+    txt = encode_texts(model, tokenizer, dataset.first_captions(), profile)
+    return recall_at_k(txt @ img.T, torch.arange(len(img)), ks)
