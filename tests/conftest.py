@@ -1,6 +1,8 @@
 import io
+import os
 
 import pytest
+import torch
 from PIL import Image
 
 
@@ -12,3 +14,9 @@ def png():
         Image.new("RGB", (8, 8), color).save(buf, format="PNG")
         return buf.getvalue()
     return encode
+
+
+def pytest_configure(config):
+    """One torch thread per test worker when the suite runs on several (artefact builders fix their own)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        torch.set_num_threads(1)

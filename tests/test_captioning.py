@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
+from utils import cache
 from utils.data import convert, save_pairs
 from utils.data.convert import pairs_from_hub_splits
 from utils.data.grammar import scene_facts
@@ -156,20 +157,13 @@ def test_stage_one_trains_the_connector_only_and_stage_two_the_lm_too(pairs):
 @pytest.fixture
 def tiny_course(pairs, tmp_path, monkeypatch):
     """captions_at_checkpoints on tiny random parts, the tiny pairs and a fresh cache; counts the trainings."""
-    monkeypatch.setattr(captioning, "artefact_path", lambda kind, name, **inputs: _keyed(tmp_path, kind, name, inputs))
+    monkeypatch.setattr(cache, "CACHE", tmp_path)
     monkeypatch.setitem(captioning.RECIPES, "offline", TINY_RECIPE)
     monkeypatch.setattr(captioning, "caption_pairs_file", lambda profile: save_pairs(pairs, tmp_path / "p.parquet"))
     monkeypatch.setattr(captioning, "vlm_parts_id", lambda profile: {"clip": "random", "lm": "random"})
     built = []
     monkeypatch.setattr(captioning, "build_captioner", lambda p, r: built.append(1) or tiny_captioner(p, r))
     return built
-
-
-def _keyed(root, kind, name, inputs):
-    from utils.cache import fingerprint
-    folder = root / kind / fingerprint(inputs)
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
 
 
 def test_checkpoint_captions_follow_training_and_are_cached_by_their_inputs(pairs, tiny_course, monkeypatch):

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..cache import artefact_path
+from ..cache import cached
 from .contract import ObjectsError, check_table
 from .convert import encoded_image
 from .pairs import load_pairs, read_parquet, write_parquet
@@ -64,13 +64,15 @@ def world_objects_file(pairs_path: str | Path) -> Path:
     if "scene" not in pairs.columns:
         raise ObjectsError(f"{pairs_path} has no 'scene' column; world objects need world-v3 pairs "
                            "(utils.data.scene_pairs_file).")
-    path = artefact_path("objects", "objects.parquet", version=OBJECTS_VERSION, pairs=Path(pairs_path).parent.name)
-    if not path.exists():
+
+    def build(path: Path) -> None:
         first = pairs.groupby("image_id", sort=True).head(1)
         save_objects(pd.DataFrame({"image": list(first["image"]),
                                    "objects": [sorted(Scene.from_json(s).shapes) for s in first["scene"]],
                                    **({"split": list(first["split"])} if "split" in first.columns else {})}), path)
-    return path
+
+    return cached("objects", "objects.parquet", {"version": OBJECTS_VERSION, "pairs": Path(pairs_path).parent.name},
+                  build, seed=0)
 
 
 def objects_from_coco(table: pd.DataFrame, limit: int | None = None, seed: int = 0,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..cache import CACHE
+from ..cache import cached
 from .contract import ContractError, PairsError, check_table, decode_image  # noqa: F401 (decode_image: re-export)
 from .world import WORLD_VERSION, WORLDS, Scene, generate_world, png_bytes
 
@@ -81,22 +81,17 @@ def world_pairs_file(n_scenes: int, seed: int, image_size: int = 64, world: str 
     """Render a world (a name from `WORLDS`) once to `pairs.parquet` in the course cache and return its path."""
     if world not in WORLDS:
         raise ValueError(f"unknown world {world!r}; choose one of {list(WORLDS)}.")
-    name = f"{world}-n{n_scenes}-seed{seed}-px{image_size}-test{test_fraction}"
-    path = CACHE / f"world-v{WORLD_VERSION}" / name / "pairs.parquet"
-    if not path.exists():
-        scenes = generate_world(n_scenes, seed, **WORLDS[world])
-        save_pairs(world_pairs(scenes, image_size, test_fraction=test_fraction), path)
-    return path
+    inputs = {"world_version": WORLD_VERSION, "world": world, "n_scenes": n_scenes, "seed": seed,
+              "image_size": image_size, "test_fraction": test_fraction}
+    return cached("world_pairs", "pairs.parquet", inputs, seed=seed, build=lambda path: save_pairs(
+        world_pairs(generate_world(n_scenes, seed, **WORLDS[world]), image_size, test_fraction=test_fraction), path))
 
 
 def hub_file(repo_id: str, name: str, convert: Callable[[], pd.DataFrame],
              save: Callable[[pd.DataFrame, Path], Path]) -> Path:
     """A Hub data set converted once by `convert()` and written by `save(table, path)` to the course cache as
     `name` (e.g. "pairs.parquet"); its path."""
-    path = CACHE / "domains" / repo_id.replace("/", "--") / name
-    if not path.exists():
-        save(convert(), path)
-    return path
+    return cached("hub", name, {"repo_id": repo_id}, seed=0, build=lambda path: save(convert(), path))
 
 
 def hub_pairs_file(repo_id: str, convert: Callable[[], pd.DataFrame]) -> Path:

@@ -19,7 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from PIL import Image, ImageDraw
 from tqdm.auto import tqdm
 
-from ..cache import artefact_path
+from ..cache import cached
 from .grammar import GENERIC_NOUN, be, describe, noun_phrase, number_word, plural, with_article
 from .pairs import save_pairs
 from .scene_graph import (
@@ -241,8 +241,6 @@ def scene_pairs(scenes: list[Scene], image_size: int = 64, val_fraction: float =
 
 def scene_pairs_file(n_scenes: int, seed: int, image_size: int = 64) -> Path:
     """`scene_pairs(generate_scenes(n_scenes, seed), image_size)` written once to the course cache; its path."""
-    path = artefact_path("scene_world", "pairs.parquet", version=SCENE_WORLD_VERSION, n_scenes=n_scenes, seed=seed,
-                         image_size=image_size)
-    if not path.exists():
-        save_pairs(scene_pairs(generate_scenes(n_scenes, seed), image_size), path)
-    return path
+    inputs = {"version": SCENE_WORLD_VERSION, "n_scenes": n_scenes, "seed": seed, "image_size": image_size}
+    return cached("scene_world", "pairs.parquet", inputs, seed=seed,
+                  build=lambda path: save_pairs(scene_pairs(generate_scenes(n_scenes, seed), image_size), path))

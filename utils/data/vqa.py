@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..cache import artefact_path
+from ..cache import cached
 from .answers import normalize_answer
 from .contract import VQAError, check_table
 from .convert import assign_splits, encoded_image
@@ -126,13 +126,14 @@ def world_vqa_file(pairs_path: str | Path, seed: int = 0) -> Path:
     if "scene" not in pairs.columns or "split" not in pairs.columns:
         raise VQAError(f"{pairs_path} has no 'scene' and 'split' columns; world questions need world-v3 pairs "
                        "(utils.data.scene_pairs_file).")
-    path = artefact_path("vqa", "vqa.parquet", version=VQA_VERSION, pairs=Path(pairs_path).parent.name, seed=seed)
-    if not path.exists():
+
+    def build(path: Path) -> None:
         first = pairs.groupby("image_id", sort=True).head(1)
-        table = world_vqa([Scene.from_json(s) for s in first["scene"]], list(first["image"]), list(first["split"]),
-                          seed)
-        save_vqa(table, path)
-    return path
+        save_vqa(world_vqa([Scene.from_json(s) for s in first["scene"]], list(first["image"]), list(first["split"]),
+                           seed), path)
+
+    return cached("vqa", "vqa.parquet", {"version": VQA_VERSION, "pairs": Path(pairs_path).parent.name, "seed": seed},
+                  build, seed=seed)
 
 
 # the contract

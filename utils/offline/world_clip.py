@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..cache import artefact_path
+from ..cache import cached
 from ..data import ImageCaptionSet, generate_world, world_pairs
 from ..data.grammar import scene_facts
 from ..data.scene_graph import COLORS, SIZES, STYLES, Scene
@@ -95,24 +95,23 @@ def world_clip_checkpoint(world: str = "shapes", rebuild: bool = False) -> Path:
     name = world_clip_model(world)
     profile, recipe = PROFILES["offline"], RECIPES[world]
     key = recipe if world == "shapes" else {**recipe, "world": world}
-    path = artefact_path("world_clip", "model.pt", **{"model": name, **key}, lr=profile.lr,
-                         batch_size=profile.batch_size)
-    if path.exists() and not rebuild:
-        return path
-    torch.manual_seed(recipe["init_seed"])
-    model, preprocess, tokenizer = create_clip(name)
-    pairs = _training_pairs(world, recipe["n_scenes"], profile.image_size)
-    data = ImageCaptionSet(pairs, preprocess, tokenizer)
-    print(f"pre-training the {world} world's CLIP on {len(data)} images (cached at {path})")
-    tower = recipe.get("image_tower")
-    if tower:
-        scenes = [Scene.from_json(j) for j in pairs.groupby("image_id", sort=False).head(1)["scene"]]
-        pretrain_image_tower(model.visual, data.images, appearance_labels(scenes)[0], tower["steps"], tower["lr"],
-                             tower["weight_decay"], profile.batch_size, seed=recipe["init_seed"])
-    train_contrastive(model, data, clip_loss, profile, epochs=recipe["epochs"], lr=profile.lr,
-                      batch_size=profile.batch_size, lock_image_tower=recipe.get("text_tower") == "LiT")
-    torch.save(model.state_dict(), path)
-    return path
+    inputs = {"model": name, **key, "lr": profile.lr, "batch_size": profile.batch_size}
+
+    def build(path: Path) -> None:
+        model, preprocess, tokenizer = create_clip(name)  # initialised from the build's seed, `init_seed`
+        pairs = _training_pairs(world, recipe["n_scenes"], profile.image_size)
+        data = ImageCaptionSet(pairs, preprocess, tokenizer)
+        print(f"pre-training the {world} world's CLIP on {len(data)} images (cached at {path.parent.parent})")
+        tower = recipe.get("image_tower")
+        if tower:
+            scenes = [Scene.from_json(j) for j in pairs.groupby("image_id", sort=False).head(1)["scene"]]
+            pretrain_image_tower(model.visual, data.images, appearance_labels(scenes)[0], tower["steps"],
+                                 tower["lr"], tower["weight_decay"], profile.batch_size, seed=recipe["init_seed"])
+        train_contrastive(model, data, clip_loss, profile, epochs=recipe["epochs"], lr=profile.lr,
+                          batch_size=profile.batch_size, lock_image_tower=recipe.get("text_tower") == "LiT")
+        torch.save(model.state_dict(), path)
+
+    return cached("world_clip", "model.pt", inputs, build, seed=recipe["init_seed"], rebuild=rebuild)
 
 
 if __name__ == "__main__":

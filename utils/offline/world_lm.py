@@ -8,7 +8,6 @@ SmolLM2-Instruct it knows the chat format and ends its turns with `<|im_end|>`.
 from __future__ import annotations
 
 import random
-import shutil
 import time
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import torch
 from torch.utils.data import DataLoader
 from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerBase
 
-from ..cache import artefact_path
+from ..cache import cached
 from ..data.scene_world import SCENE_WORLD_VERSION, generate_scenes, world_text
 from ..models.language_model import DESCRIBE, chat_prompt, perplexity, reply
 from ..profiles import PROFILES
@@ -76,18 +75,15 @@ def pretrain_world_lm(recipe: dict) -> tuple[LlamaForCausalLM, PreTrainedTokeniz
 def world_lm_folder(recipe: dict | None = None, rebuild: bool = False) -> Path:
     """The folder that `from_pretrained` loads the world LM from, pre-training it first if it is missing."""
     recipe = recipe or RECIPE
-    folder = artefact_path("world_lm", WORLD_LM, world_version=SCENE_WORLD_VERSION, corpus="world_text", **recipe)
-    if (folder / "config.json").exists() and not rebuild:
-        return folder
-    print(f"pre-training the world LM ({recipe['steps']} steps; cached at {folder})")
-    model, tokenizer = pretrain_world_lm(recipe)
-    partial = folder.with_name(folder.name + ".partial")  # an interrupted save never looks like a finished one
-    shutil.rmtree(partial, ignore_errors=True)
-    model.save_pretrained(partial)
-    tokenizer.save_pretrained(partial)
-    shutil.rmtree(folder, ignore_errors=True)
-    partial.rename(folder)
-    return folder
+
+    def build(folder: Path) -> None:
+        print(f"pre-training the world LM ({recipe['steps']} steps; cached at {folder.parent.parent})")
+        model, tokenizer = pretrain_world_lm(recipe)
+        model.save_pretrained(folder)
+        tokenizer.save_pretrained(folder)
+
+    return cached("world_lm", WORLD_LM, {"world_version": SCENE_WORLD_VERSION, "corpus": "world_text", **recipe},
+                  build, seed=recipe["seed"], rebuild=rebuild)
 
 
 def held_out_lines(n_scenes: int = 200) -> list[str]:

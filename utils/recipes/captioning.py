@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from ..backbones import vlm_parts, vlm_parts_id
-from ..cache import artefact_path, fingerprint, pairs_fingerprint
+from ..cache import cached, fingerprint, pairs_fingerprint
 from ..data import ensure_splits, hub_pairs_file, load_pairs
 from ..data.convert import pairs_from_hub_splits
 from ..data.grammar import parse, scene_facts
@@ -198,8 +198,8 @@ def checkpoint_steps(recipe: CaptionRecipe) -> tuple[int, ...]:
 def _train_as_lab6(profile: Profile, vlm: VisionLanguageModel, preprocess: Callable,
                    before_step: Callable[[int], None] | None = None) -> None:
     """Train a fresh captioner (`build_captioner`) as Lab 6 does: its recipe, on the profile's course data;
-    `before_step(k)` is called before the k-th optimizer step, counted over both stages (see `utils.training.stages.train_stage`).
-    The trained model is saved where `trained_captioner` looks for it."""
+    `before_step(k)` is called before the k-th optimizer step, counted over both stages (see
+    `utils.training.stages.train_stage`)."""
     recipe = RECIPES[profile.name]
     train = caption_splits(ensure_splits(load_pairs(caption_pairs_file(profile)), seed=recipe.seed))["train"]
     stage2 = instruction_examples(train, recipe.questions_per_image, recipe.seed)
@@ -207,26 +207,37 @@ def _train_as_lab6(profile: Profile, vlm: VisionLanguageModel, preprocess: Calla
         batches = example_batches(vlm, train, examples, preprocess, recipe.batch_size, recipe.seed)
         call = None if before_step is None else lambda k, offset=offset: before_step(offset + k)
         train_stage(vlm, batches, stage, *recipe.stage(stage), profile, call)
-    vlm.eval().save(_trained_captioner_folder(profile))
+    vlm.eval()
 
 
-def _trained_captioner_folder(profile: Profile) -> Path:
-    recipe = RECIPES[profile.name]
-    return artefact_path("captioner", "model", version=CAPTIONER_VERSION, profile=profile.name,
-                         precision=profile.precision, **vlm_parts_id(profile), recipe=dataclasses.asdict(recipe),
-                         data=pairs_fingerprint(load_pairs(caption_pairs_file(profile))))
+def _captioner_inputs(profile: Profile) -> dict:
+    """What Lab 6's trained captioner is built from: the parts, the recipe, the data."""
+    return {"version": CAPTIONER_VERSION, "profile": profile.name, "precision": profile.precision,
+            **vlm_parts_id(profile), "recipe": dataclasses.asdict(RECIPES[profile.name]),
+            "data": pairs_fingerprint(load_pairs(caption_pairs_file(profile)))}
+
+
+def _cache_captioner(profile: Profile, trained: VisionLanguageModel | None = None) -> Path:
+    """The cached folder of Lab 6's trained captioner: `trained` saved there if it is missing, or a fresh one trained
+    as Lab 6 does when `trained` is None."""
+    def build(folder: Path) -> None:
+        vlm = trained
+        if vlm is None:
+            print(f"training the captioner as Lab 6 does (cached at {folder.parent.parent})")
+            vlm, preprocess = build_captioner(profile, RECIPES[profile.name])
+            _train_as_lab6(profile, vlm, preprocess)
+        vlm.eval().save(folder)
+
+    return cached("captioner", "model", _captioner_inputs(profile), build, seed=RECIPES[profile.name].seed)
 
 
 def trained_captioner(profile: Profile) -> tuple[VisionLanguageModel, Callable]:
     """Lab 6's captioner after all of its training (its recipe, on the profile's course data), in eval mode, and
-    CLIP's `preprocess`: loaded from the cache, or trained and cached (Lab 7's training caches it too)."""
-    folder = _trained_captioner_folder(profile)
+    CLIP's `preprocess`: loaded from the cache, trained and cached first if missing (Lab 7's training caches it
+    too). Always loaded onto fresh parts, so that it is the same model whether it was just trained or not."""
+    folder = _cache_captioner(profile)
     vlm, preprocess = build_captioner(profile, RECIPES[profile.name])
-    if (folder / "vlm.json").exists():
-        return VisionLanguageModel.load(folder, vlm.vision_tower, profile.device).eval(), preprocess
-    print(f"training the captioner as Lab 6 does (cached at {folder})")
-    _train_as_lab6(profile, vlm, preprocess)
-    return vlm, preprocess
+    return VisionLanguageModel.load(folder, vlm.vision_tower, profile.device).eval(), preprocess
 
 
 def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Sequence[int] | None = None,
@@ -243,25 +254,24 @@ def captions_at_checkpoints(profile: Profile, images: Sequence[bytes], steps: Se
     if not images or not steps or steps[0] < 0 or steps[-1] > total:
         raise ValueError(f"pass at least one image and steps between 0 and {total} (stage 1: 1 to "
                          f"{recipe.stage1_steps}, stage 2: after that); got {len(images)} images and steps {steps}.")
-    path = artefact_path("checkpoint_captions", "captions.json", version=CAPTIONER_VERSION, profile=profile.name,
-                         precision=profile.precision, **vlm_parts_id(profile), recipe=dataclasses.asdict(recipe),
-                         data=pairs_fingerprint(load_pairs(caption_pairs_file(profile))), steps=steps,
-                         images=fingerprint([hashlib.sha256(b).hexdigest() for b in images]),
-                         num_beams=num_beams)
-    if path.exists():
-        return {int(k): v for k, v in json.loads(path.read_text()).items()}
-    vlm, preprocess = build_captioner(profile, recipe)
-    probe = CaptionSet(list(images), [[]] * len(images), None)
-    captions: dict[int, list[str]] = {}
 
-    def caption_at(k: int) -> None:
-        if k in steps:
-            captions[k] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
+    def build(path: Path) -> None:
+        vlm, preprocess = build_captioner(profile, recipe)
+        probe = CaptionSet(list(images), [[]] * len(images), None)
+        captions: dict[int, list[str]] = {}
 
-    print(f"training the captioner as Lab 6 does, captioning {len(images)} images at steps {steps} (cached at {path})")
-    _train_as_lab6(profile, vlm, preprocess, caption_at)
-    if total in steps:
-        captions[total] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
-    path.write_text(json.dumps(captions))
-    return captions
+        def caption_at(k: int) -> None:
+            if k in steps:
+                captions[k] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
 
+        print(f"training the captioner as Lab 6 does, captioning {len(images)} images at steps {steps}")
+        _train_as_lab6(profile, vlm, preprocess, caption_at)
+        if total in steps:
+            captions[total] = generate_captions(vlm, probe, preprocess, profile, recipe, num_beams)
+        path.write_text(json.dumps(captions))
+        _cache_captioner(profile, vlm)
+
+    inputs = {**_captioner_inputs(profile), "steps": steps,
+              "images": fingerprint([hashlib.sha256(b).hexdigest() for b in images]), "num_beams": num_beams}
+    path = cached("checkpoint_captions", "captions.json", inputs, build, seed=recipe.seed)
+    return {int(k): v for k, v in json.loads(path.read_text()).items()}

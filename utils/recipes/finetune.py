@@ -15,7 +15,7 @@ import torch
 from open_clip.loss import ClipLoss
 
 from ..backbones import profile_clip, profile_clip_id
-from ..cache import artefact_path, pairs_fingerprint
+from ..cache import artefact_path, cached, pairs_fingerprint
 from ..data import WORLDS, generate_world, hub_pairs_file, load_pairs, load_splits, pairs_from_hub, world_pairs_file
 from ..metrics import recall_at_k
 from ..models.clip import encode_images, encode_texts
@@ -28,6 +28,7 @@ class FinetuneRecipe:
     epochs: int
     batch_size: int
     lr: float  # small, so both towers stay unfrozen without forgetting what they knew
+    seed: int = 0  # the order of the batches
 
 
 RECIPES = {"t4": FinetuneRecipe(epochs=5, batch_size=128, lr=1e-5),
@@ -49,30 +50,38 @@ def finetune_clip(model, train_set, profile: Profile) -> TrainingLog:
     recipe = RECIPES[profile.name]
     model.requires_grad_(True)
     return train_contrastive(model, train_set, ClipLoss(), profile, epochs=recipe.epochs, lr=recipe.lr,
-                             batch_size=recipe.batch_size)
+                             batch_size=recipe.batch_size, seed=recipe.seed)
+
+
+def _domain_clip_inputs(profile: Profile, pairs: pd.DataFrame) -> dict:
+    return {"base": profile_clip_id(profile), "recipe": RECIPES[profile.name], "data": pairs_fingerprint(pairs)}
 
 
 def domain_clip_path(profile: Profile, pairs: pd.DataFrame) -> Path:
-    """Where the profile's CLIP fine-tuned on `pairs` with the profile's recipe is cached.
+    """Where the profile's CLIP fine-tuned on `pairs` with Lab 3's recipe is cached (`domain_clip_checkpoint`)."""
+    return artefact_path("domain_clip", "model.pt", **_domain_clip_inputs(profile, pairs))
 
-    The key holds the data's fingerprint, so Lab 3 run on your own data never replaces the checkpoint
-    that Lab 4 expects (the course's domain set), and vice versa.
+
+def domain_clip_checkpoint(profile: Profile, pairs: pd.DataFrame | None = None, tuned=None) -> Path:
+    """The profile's CLIP fine-tuned with Lab 3's recipe on `pairs` (default: the profile's domain set), cached.
+
+    If it is not cached yet, `tuned` (a model fine-tuned so, as Lab 3 hands over its own) is saved, or, without
+    it, the fine-tuning is done here. The key holds the data's fingerprint, so Lab 3 run on your own data never
+    replaces the checkpoint that Lab 4 expects (the course's domain set), and vice versa.
     """
-    return artefact_path("domain_clip", "model.pt", base=profile_clip_id(profile), recipe=RECIPES[profile.name],
-                         data=pairs_fingerprint(pairs))
+    pairs = load_pairs(domain_pairs_file(profile)) if pairs is None else pairs
+    recipe = RECIPES[profile.name]
 
-
-def domain_clip_checkpoint(profile: Profile) -> Path:
-    """The CLIP fine-tuned on the profile's domain set, re-created with Lab 3's recipe if it is not cached."""
-    pairs = load_pairs(domain_pairs_file(profile))
-    path = domain_clip_path(profile, pairs)
-    if not path.exists():
-        model, preprocess, tokenizer = profile_clip(profile)
-        splits = load_splits(pairs, preprocess, tokenizer)
-        print(f"fine-tuning {profile.clip_model} on the domain set as Lab 3 does (cached at {path})")
-        finetune_clip(model, splits["train"], profile)
+    def build(path: Path) -> None:
+        model = tuned
+        if model is None:
+            model, preprocess, tokenizer = profile_clip(profile)
+            print(f"fine-tuning {profile.clip_model} on the domain set as Lab 3 does (cached at "
+                  f"{path.parent.parent})")
+            finetune_clip(model, load_splits(pairs, preprocess, tokenizer)["train"], profile)
         torch.save(model.state_dict(), path)
-    return path
+
+    return cached("domain_clip", "model.pt", _domain_clip_inputs(profile, pairs), build, seed=recipe.seed)
 
 
 def pick_queries(gallery_size: int, n_queries: int, seed: int = 0) -> torch.Tensor:
