@@ -17,6 +17,7 @@ def png():
 
 
 def pytest_configure(config):
-    """One torch thread per test worker when the suite runs on several (artefact builders fix their own)."""
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        torch.set_num_threads(1)
+    """One CPU thread for torch in the tests and in the kernels nbval starts, as the committed solution outputs were
+    executed (`OMP_NUM_THREADS=1 papermill ...`): two workers on two cores never oversubscribe them."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))

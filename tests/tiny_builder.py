@@ -39,7 +39,7 @@ def main() -> None:
         world_clip.RECIPES[world] = recipe
     if args.prior_work:
         torch.randn(1000), np.random.rand(10), random.random()
-        torch.set_num_threads(1)
+        torch.set_num_threads(2)
     hashes, built = {}, []
     for world in args.worlds:
         log = io.StringIO()

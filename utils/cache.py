@@ -31,7 +31,9 @@ CACHE = Path(os.environ.get("VLM_CACHE", Path.home() / ".cache" / "vlm-course"))
 # (training loop, recipe handling, what is saved), and every cached artefact of that kind is rebuilt.
 BUILDERS = {"world_pairs": 1, "scene_world": 1, "objects": 1, "vqa": 1, "hub": 1,
             "world_clip": 2, "world_lm": 2, "domain_clip": 2, "captioner": 2, "checkpoint_captions": 2}
-BUILD_THREADS = 2  # every builder trains on this many CPU threads, whatever the caller uses
+# Every builder trains on this many CPU threads, whatever the caller uses: one, so that two builds (or a build and a
+# test) side by side on a two-core machine never oversubscribe it, and a reduction never splits differently.
+BUILD_THREADS = 1
 
 
 def fingerprint(value) -> str:

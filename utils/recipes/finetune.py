@@ -15,7 +15,7 @@ import torch
 from open_clip.loss import ClipLoss
 
 from ..backbones import profile_clip, profile_clip_id
-from ..cache import artefact_path, cached, pairs_fingerprint
+from ..cache import artefact_path, cached, pairs_fingerprint, reproducibly
 from ..data import WORLDS, generate_world, hub_pairs_file, load_pairs, load_splits, pairs_from_hub, world_pairs_file
 from ..metrics import recall_at_k
 from ..models.clip import encode_images, encode_texts
@@ -46,11 +46,13 @@ def domain_pairs_file(profile: Profile) -> Path:
 
 
 def finetune_clip(model, train_set, profile: Profile) -> TrainingLog:
-    """Both towers unfrozen, open_clip's contrastive loss, the profile's recipe. Returns the training log."""
+    """Both towers unfrozen, open_clip's contrastive loss, the profile's recipe, seeded by it and on the cache's
+    thread count (the global generators are left as they were). Returns the training log."""
     recipe = RECIPES[profile.name]
     model.requires_grad_(True)
-    return train_contrastive(model, train_set, ClipLoss(), profile, epochs=recipe.epochs, lr=recipe.lr,
-                             batch_size=recipe.batch_size, seed=recipe.seed)
+    with reproducibly(recipe.seed):  # the same computation as the cache's own build (`domain_clip_checkpoint`)
+        return train_contrastive(model, train_set, ClipLoss(), profile, epochs=recipe.epochs, lr=recipe.lr,
+                                 batch_size=recipe.batch_size, seed=recipe.seed)
 
 
 def _domain_clip_inputs(profile: Profile, pairs: pd.DataFrame) -> dict:
