@@ -66,8 +66,9 @@ def language_model_id(profile: Profile) -> str:
 def vlm_parts(profile: Profile, layer: int, remember_patch_tokens: bool,
               seed: int) -> tuple[VisionTower, PreTrainedModel, PreTrainedTokenizerBase, Callable]:
     """The profile's frozen vision tower (the scenes CLIP's image encoder read at block `layer`; remembering patch
-    tokens if asked), its LM and tokenizer, and CLIP's `preprocess`; the torch seed is then set to `seed`, for the
-    connector built next."""
+    tokens if asked), its LM and tokenizer, and CLIP's `preprocess`; the torch seed is set to `seed` before the parts
+    are made and again after, for the connector built next."""
+    torch.manual_seed(seed)  # parts with random weights (the t4 smoke test's stand-ins) come out the same every call
     clip_model, preprocess, _ = profile_clip(profile, world="scenes")
     lm, tokenizer = load_language_model(profile)
     torch.manual_seed(seed)
