@@ -22,17 +22,28 @@ def test_chair_counts_mentions_and_captions():
     captions = ["a red circle and a blue square",  # 2 mentions, none hallucinated
                 "a red circle left of a star",  # 2 mentions, the star hallucinated
                 "two shapes"]  # no object mentioned
-    assert mentioned_objects(captions[1]) == {"circle", "star"}
+    assert mentioned_objects(captions[1]) == ["circle", "star"]
     assert chair(captions, [PRESENT] * 3) == {"CHAIR_i": pytest.approx(1 / 4), "CHAIR_s": pytest.approx(1 / 3)}
     assert chair(["two shapes"], [PRESENT])["CHAIR_s"] == 0.0
     with pytest.raises(ValueError, match="one caption per image"):
         chair(captions, [PRESENT])
 
 
+def test_chair_counts_every_mention_as_the_reference_does():
+    # one word, one mention: "two circles" is one, the same shape named twice is two
+    assert mentioned_objects("two circles") == ["circle"]
+    assert mentioned_objects("a red circle left of a blue circle.") == ["circle", "circle"]
+    # mentions [star, star, circle] in an image with {circle, square}: 2 of 3 hallucinated, not 1 of 2
+    assert chair(["a star above a star, and a circle"], [PRESENT])["CHAIR_i"] == pytest.approx(2 / 3)
+    # mentions [dog, dog, cat] in an image with {dog}: 1/3
+    assert chair(["a dog, a dog and a cat"], [{"dog"}], lambda c: mentioned_words(c, ["dog", "cat"])) == {
+        "CHAIR_i": pytest.approx(1 / 3), "CHAIR_s": 1.0}
+
+
 def test_words_are_found_whole_singular_or_plural():
     vocabulary = ["dog", "hot dog", "bus", "cat", "person"]
-    assert mentioned_words("Two dogs chase a bus past a hot dog stand", vocabulary) == {"dog", "hot dog", "bus"}
-    assert mentioned_words("a catalogue on the buses", vocabulary) == {"bus"}  # "cat" is not in "catalogue"
+    assert mentioned_words("Two dogs chase a bus past a hot dog stand", vocabulary) == ["dog", "bus", "hot dog"]
+    assert mentioned_words("a catalogue on the buses", vocabulary) == ["bus"]  # "cat" is not in "catalogue"
     assert chair(["Two dogs and a cat"], [{"dog"}], lambda c: mentioned_words(c, vocabulary)) == {
         "CHAIR_i": 0.5, "CHAIR_s": 1.0}
 

@@ -113,3 +113,21 @@ def test_index_bytes_counts_what_faiss_would_write(kind):
     index = search.build_index(kind, vectors, nlist=32, pq_m=16, hnsw_m=8).index
     written = len(faiss.serialize_index(index))
     assert abs(search.index_bytes(index) - written) <= 0.02 * written
+
+
+def test_pq_reference_equals_faiss_and_a_wrong_pq_is_caught():
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((10_000, 32)).astype(np.float32)
+    queries = rng.standard_normal((8, 32)).astype(np.float32)
+    quantizer = search.train_pq(vectors, 4)
+    search.check_pq(search.pq_encode, search.pq_distances, quantizer, vectors[:1000], queries)
+    # by hand: one sub-space, two centroids; the vector 0.9 is nearer 1.0, and its distance to the query 0 is 1.0
+    centroids = torch.tensor([[[0.0], [1.0]]])
+    assert search.pq_encode(torch.tensor([[0.9], [0.2]]), centroids).tolist() == [[1], [0]]
+    assert search.pq_distances(torch.tensor([[0.0]]), torch.tensor([[1], [0]]), centroids).tolist() == [[1.0, 0.0]]
+    with pytest.raises(AssertionError, match="codes differ"):
+        search.check_pq(lambda v, c: search.pq_encode(v, c).flip(1), search.pq_distances, quantizer, vectors[:500],
+                        queries)
+    with pytest.raises(AssertionError, match="distances differ"):
+        search.check_pq(search.pq_encode, lambda q, c, k: search.pq_distances(q, c, k).sqrt(), quantizer,
+                        vectors[:500], queries)

@@ -5,6 +5,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 
+from utils.data.answers import normalize_answer
 from utils.data.scene_world import generate_scenes, render
 from utils.data.vqa import (
     ANSWER_TYPES,
@@ -53,7 +54,8 @@ def test_annotators_vary_but_mostly_agree_after_release():
     released = [release(answers) for answers in raw]
     assert Counter(a for answers in released for a in answers)["3"] > 0.9 * 2000
     # the exact answer scores full marks against almost every released set
-    assert sum(vqa_accuracy("three", answers) for answers in released) / 200 > 0.97
+    # the exact answer, written as the data set writes answers, scores full marks almost always
+    assert sum(vqa_accuracy(normalize_answer("three"), answers) for answers in released) / 200 > 0.97
     shapes = Counter(a for _ in range(100) for a in annotate("star", "shape", rng))
     assert shapes["a star"] + shapes["the star"] > 200  # articles, which release() drops
 

@@ -303,6 +303,12 @@ def parse(caption: str) -> set[Fact]:
     return facts
 
 
+def object_mentions(caption: str) -> list[str]:
+    """The shape named by each word of a caption that names one, in order, as CHAIR counts mentions: "two
+    circles" is one mention, "a red circle left of a blue circle" two; the generic "shapes" names no object."""
+    return [_NOUNS[w] for w in re.findall(r"[a-z]+", caption.lower()) if _NOUNS.get(w, GENERIC_NOUN) != GENERIC_NOUN]
+
+
 def scene_facts(scene: Scene) -> set[Fact]:
     """Every fact true of `scene`, in `parse`'s conventions."""
     facts = {(GENERIC_NOUN, number_word(len(scene.objects)))}

@@ -2,9 +2,11 @@
 
 CHAIR (Rohrbach et al. 2018) reads the objects a caption mentions and checks them against those in the image:
 CHAIR_i = hallucinated mentions / all mentions, CHAIR_s = captions with a hallucinated mention / all captions.
-On world captions the grammar's parser gives the mentioned shapes exactly (`mentioned_objects`); on English
-captions `mentioned_words` finds the vocabulary's object names, singular or plural (CHAIR's COCO version also
-maps synonyms such as "man" to "person", which this leaves out).
+As in the reference code that published CHAIR numbers come from (LisaAnne/Hallucination, `utils/chair.py` at
+a967f2f: `compute_chair` counts every object word of a caption), a mention is a word that names an object, and an
+object named twice is two mentions. On world captions the grammar gives the mentions exactly (`mentioned_objects`);
+on English captions `mentioned_words` finds the vocabulary's object names, singular or plural (CHAIR's COCO
+version also maps synonyms such as "man" to "person", which this leaves out).
 
 POPE (Li et al. 2023) asks "is there a <object> in the image?" about present objects and as many absent ones,
 drawn at random, by popularity (the most frequent objects of the data) or adversarially (those that co-occur
@@ -17,35 +19,41 @@ import re
 from collections import Counter
 from collections.abc import Callable, Collection, Sequence
 
-from ..data.grammar import parse, with_article
+from ..data.grammar import object_mentions, with_article
 from ..data.scene_graph import by_co_occurrence, conditional_presence
 
 POPE_SETTINGS = ("random", "popular", "adversarial")
 Question = tuple[int, str, str]  # (image index, object, "yes" if the object is in the image else "no")
 
 
-def mentioned_objects(caption: str) -> set[str]:
-    """The shapes a world caption mentions (the generic "shapes" is not an object)."""
-    return {fact[0] for fact in parse(caption) if len(fact) == 1}
+def mentioned_objects(caption: str) -> list[str]:
+    """The shapes a world caption mentions, one per naming word, in order (the generic "shapes" is not an object)."""
+    return object_mentions(caption)
 
 
-def mentioned_words(caption: str, vocabulary: Collection[str]) -> set[str]:
-    """The objects of `vocabulary` (names of one or more words) that an English caption names, singular or plural."""
-    text = caption.lower()
-    return {name for name in vocabulary if re.search(rf"\b{re.escape(name.lower())}(e?s)?\b", text)}
+def mentioned_words(caption: str, vocabulary: Collection[str]) -> list[str]:
+    """The objects of `vocabulary` (names of one or more words) an English caption names, singular or plural, one
+    per occurrence, in order; longer names first, so "hot dog" is one mention and not also a "dog" (as in CHAIR)."""
+    text, taken, found = caption.lower(), set(), []
+    for name in sorted(vocabulary, key=lambda n: (-len(n), n)):
+        for m in re.finditer(rf"\b{re.escape(name.lower())}(e?s)?\b", text):
+            if not taken & set(range(*m.span())):
+                taken |= set(range(*m.span()))
+                found.append((m.start(), name))
+    return [name for _, name in sorted(found)]
 
 
 def chair(captions: Sequence[str], objects: Sequence[Collection[str]],
-          mentions: Callable[[str], set[str]] = mentioned_objects) -> dict[str, float]:
+          mentions: Callable[[str], list[str]] = mentioned_objects) -> dict[str, float]:
     """CHAIR_i and CHAIR_s of captions against the objects truly in each image (NaN for CHAIR_i when nothing
-    is mentioned); `mentions(caption)` gives the objects a caption names."""
+    is mentioned); `mentions(caption)` gives a caption's object mentions, repeats included."""
     if len(captions) != len(objects) or not captions:
         raise ValueError(f"got {len(captions)} captions for {len(objects)} images; pass one caption per image, and "
                          "at least one.")
     mentioned = hallucinated = bad_captions = 0
     for caption, present in zip(captions, objects):
         named = mentions(caption)
-        wrong = len(named - set(present))
+        wrong = sum(name not in present for name in named)
         mentioned, hallucinated, bad_captions = mentioned + len(named), hallucinated + wrong, bad_captions + (wrong > 0)
     return {"CHAIR_i": hallucinated / mentioned if mentioned else float("nan"),
             "CHAIR_s": bad_captions / len(captions)}

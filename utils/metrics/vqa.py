@@ -1,15 +1,15 @@
-"""VQA accuracy as the official evaluation script computes it (Antol et al. 2015; `vqaEval.py` of VQA v1/v2).
+"""VQA accuracy as the official evaluation script computes it (Antol et al. 2015), at its current version.
 
-An answer is scored against the ten human answers to its question: each human answer is left out in turn, the
-answer earns min(1, matches among the other nine / 3), and the ten results are averaged. So an answer that three
-people gave scores 1.0 (almost: 0.3 * 2/3 + 0.7 * 1 = 0.9 when exactly three did), one that nobody gave 0.0.
+The reference is `PythonEvaluationTools/vqaEvaluation/vqaEval.py` of GT-Vision-Lab/VQA since commit a013f00 (2021).
+An answer is scored against the ten human answers to its question: each human answer is left out in turn (by
+position), the answer earns min(1, matches among the other nine / 3), and the ten results are averaged. So an
+answer that four or more people gave scores 1.0, three 0.9 (0.3 * 2/3 + 0.7 * 1), one 0.3, none 0.0.
 
-Normalisation, with the script's quirks kept because published numbers depend on them:
-- the predicted answer is always normalised: punctuation (`normalize_punctuation`), then lower case, number words
-  to digits, articles dropped and contractions given their apostrophe (`normalize_digits_articles`);
-- the human answers get the punctuation step only, and only when they are not all the same. The script assumes
-  they were normalised when the data set was built (VQA's annotation files were), so an unnormalised set of ten
-  identical "two" scores the predicted "two" (normalised to "2") as 0.
+Before comparing, every answer has new lines and tabs turned into spaces and its ends stripped. Then:
+- when the human answers are **not all identical**, they and the prediction go through both normalisation steps
+  (`utils.data.answers`: punctuation, then lower case, number words to digits, articles and contractions);
+- when they **are all identical**, nothing is normalised, not even the prediction: "Yes" against ten "yes"
+  scores 0, "it's" against ten "it's" scores 1.
 """
 from __future__ import annotations
 
@@ -17,12 +17,12 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ..data.answers import normalize_answer, normalize_punctuation
+from ..data.answers import clean_whitespace, normalize_answer
 
 
 def agreement(prediction: str, human_answers: Sequence[str]) -> float:
-    """The metric's three-of-ten rule on the strings as given: the mean over left-out humans of
-    min(1, matches among the others / 3). No normalisation."""
+    """The metric's three-of-ten rule on the strings as given: the mean over left-out positions of
+    min(1, matches among the other positions / 3). No normalisation."""
     if not human_answers:
         raise ValueError("VQA accuracy needs the question's human answers (VQA has ten per question); got none.")
     matches = [h == prediction for h in human_answers]
@@ -32,12 +32,20 @@ def agreement(prediction: str, human_answers: Sequence[str]) -> float:
 
 def vqa_accuracy(prediction: str, human_answers: Sequence[str]) -> float:
     """VQA accuracy of one predicted answer against its question's human answers (ten in VQA), as the script
-    computes it: the prediction normalised, the human answers punctuation-normalised if they differ, then
-    `agreement`."""
-    humans = list(human_answers)
+    computes it: white space cleaned; both sides normalised only when the human answers differ; `agreement`."""
+    humans = [clean_whitespace(h) for h in human_answers]
+    predicted = clean_whitespace(prediction)
     if len(set(humans)) > 1:
-        humans = [normalize_punctuation(h) for h in humans]
-    return agreement(normalize_answer(prediction), humans)
+        humans = [normalize_answer(h) for h in humans]
+        predicted = normalize_answer(predicted)
+    return agreement(predicted, humans)
+
+
+def as_submitted(answers: Sequence[str]) -> list[str]:
+    """Answers written as a VQA submission should be: normalised the way the data set writes its answers (what
+    LLaVA's and lmms-eval's `EvalAIAnswerProcessor` does to every prediction before it is scored), because the
+    script compares a prediction verbatim with a question's human answers when they are all identical."""
+    return [normalize_answer(a) for a in answers]
 
 
 def mean_vqa_accuracy(predictions: Sequence[str], human_answers: Sequence[Sequence[str]]) -> float:

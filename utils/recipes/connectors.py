@@ -24,7 +24,7 @@ from ..backbones import vlm_parts
 from ..data import ensure_splits
 from ..data.image_sets import ImageSet, indexed_images
 from ..data.vqa import favourite_answers, majority_answer
-from ..metrics.vqa import accuracy_by_type
+from ..metrics.vqa import accuracy_by_type, as_submitted
 from ..models.connectors import QFormer
 from ..models.flamingo import CrossAttentionVLM, GatedCrossAttentionBlock
 from ..models.vision_tower import VisionTower
@@ -153,8 +153,8 @@ def train_and_score(name: str, splits: QuestionSplits, profile: Profile, recipe:
 
 
 def _accuracies(test: pd.DataFrame, answers: list[str]) -> dict[str, float]:
-    """Mean VQA accuracy of `answers` over the test questions, overall and per question type."""
-    accuracy = accuracy_by_type(test, {"answers": answers})["answers"]
+    """Mean VQA accuracy of `answers`, as submitted, over the test questions, overall and per question type."""
+    accuracy = accuracy_by_type(test, {"answers": as_submitted(answers)})["answers"]
     return {"VQA accuracy": float(accuracy["all"]),
             **{f"accuracy: {t}": float(a) for t, a in accuracy.drop("all").items()}}
 

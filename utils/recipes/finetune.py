@@ -6,6 +6,9 @@ Also here: the held-out retrieval measurement and the replay mix that Lab 3 asks
 """
 from __future__ import annotations
 
+import dataclasses
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,9 +21,9 @@ from ..backbones import profile_clip, profile_clip_id
 from ..cache import artefact_path, cached, pairs_fingerprint, reproducibly
 from ..data import WORLDS, generate_world, hub_pairs_file, load_pairs, load_splits, pairs_from_hub, world_pairs_file
 from ..metrics import recall_at_k
-from ..models.clip import encode_images, encode_texts
-from ..profiles import Profile
-from ..training.loops import TrainingLog, train_contrastive
+from ..models.clip import create_clip, encode_images, encode_texts
+from ..profiles import PROFILES, Profile
+from ..training.loops import TrainingLog, contrastive_step, train_contrastive
 
 
 @dataclass(frozen=True)
@@ -45,18 +48,50 @@ def domain_pairs_file(profile: Profile) -> Path:
     return hub_pairs_file(HUB_DOMAIN["repo_id"], lambda: pairs_from_hub(**HUB_DOMAIN))
 
 
-def finetune_clip(model, train_set, profile: Profile) -> TrainingLog:
-    """Both towers unfrozen, open_clip's contrastive loss, the profile's recipe, seeded by it and on the cache's
-    thread count (the global generators are left as they were). Returns the training log."""
+def finetune_recipe(profile: Profile, seed: int | None = None) -> FinetuneRecipe:
+    """The profile's recipe, with another `seed` for the order of the batches if one is given."""
     recipe = RECIPES[profile.name]
+    return recipe if seed is None else dataclasses.replace(recipe, seed=seed)
+
+
+def finetune_clip(model, train_set, profile: Profile, step: Callable = contrastive_step,
+                  seed: int | None = None) -> TrainingLog:
+    """Both towers unfrozen, open_clip's contrastive loss, the profile's recipe (`seed`: another order of the
+    batches), seeded by it and on the cache's thread count (the global generators are left as they were); each
+    optimizer step taken by `step` (Lab 3 passes the student's). Returns the training log."""
+    recipe = finetune_recipe(profile, seed)
     model.requires_grad_(True)
     with reproducibly(recipe.seed):  # the same computation as the cache's own build (`domain_clip_checkpoint`)
         return train_contrastive(model, train_set, ClipLoss(), profile, epochs=recipe.epochs, lr=recipe.lr,
-                                 batch_size=recipe.batch_size, seed=recipe.seed)
+                                 batch_size=recipe.batch_size, seed=recipe.seed, step=step)
 
 
-def _domain_clip_inputs(profile: Profile, pairs: pd.DataFrame) -> dict:
-    return {"base": profile_clip_id(profile), "recipe": RECIPES[profile.name], "data": pairs_fingerprint(pairs)}
+STEP_CASES = ("fresh", "stale gradients", "hot temperature")
+
+
+def step_result(step: Callable, case: str) -> tuple[float, torch.Tensor]:
+    """The loss `step` (`contrastive_step`'s signature) returns and the parameters (flattened into one vector) it
+    leaves after one AdamW step on a micro CLIP, from a fixed state and batch. `case` sets the state: "fresh";
+    "stale gradients" (an earlier backward left gradients behind); "hot temperature" (a logit scale past CLIP's
+    clamp of 100)."""
+    if case not in STEP_CASES:
+        raise ValueError(f"unknown case {case!r}; one of {STEP_CASES}.")
+    profile = PROFILES["offline"]
+    with reproducibly(0):
+        model, _, _ = create_clip("WorldCLIP-Micro")
+        images, tokens = torch.randn(6, 3, 32, 32), torch.randint(1, 1000, (6, 16))
+        if case == "hot temperature":
+            model.logit_scale.data.fill_(math.log(200.0))
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
+        if case == "stale gradients":
+            model.encode_text(tokens).pow(2).sum().backward()
+        loss = step(model, images, tokens, ClipLoss(), optimizer, profile.grad_scaler(), profile)
+    return float(loss), torch.cat([p.detach().flatten() for p in model.parameters()])
+
+
+def _domain_clip_inputs(profile: Profile, pairs: pd.DataFrame, seed: int | None = None) -> dict:
+    return {"base": profile_clip_id(profile), "recipe": finetune_recipe(profile, seed),
+            "data": pairs_fingerprint(pairs)}
 
 
 def domain_clip_path(profile: Profile, pairs: pd.DataFrame) -> Path:
@@ -64,15 +99,17 @@ def domain_clip_path(profile: Profile, pairs: pd.DataFrame) -> Path:
     return artefact_path("domain_clip", "model.pt", **_domain_clip_inputs(profile, pairs))
 
 
-def domain_clip_checkpoint(profile: Profile, pairs: pd.DataFrame | None = None, tuned=None) -> Path:
-    """The profile's CLIP fine-tuned with Lab 3's recipe on `pairs` (default: the profile's domain set), cached.
+def domain_clip_checkpoint(profile: Profile, pairs: pd.DataFrame | None = None, tuned=None,
+                           seed: int | None = None) -> Path:
+    """The profile's CLIP fine-tuned with Lab 3's recipe (`seed`: another order of the batches) on `pairs`
+    (default: the profile's domain set), cached.
 
     If it is not cached yet, `tuned` (a model fine-tuned so, as Lab 3 hands over its own) is saved, or, without
-    it, the fine-tuning is done here. The key holds the data's fingerprint, so Lab 3 run on your own data never
-    replaces the checkpoint that Lab 4 expects (the course's domain set), and vice versa.
+    it, the fine-tuning is done here. The key holds the data's fingerprint and the recipe's seed, so Lab 3 run on
+    your own data or another seed never replaces the checkpoint that Lab 4 expects, and vice versa.
     """
     pairs = load_pairs(domain_pairs_file(profile)) if pairs is None else pairs
-    recipe = RECIPES[profile.name]
+    recipe = finetune_recipe(profile, seed)
 
     def build(path: Path) -> None:
         model = tuned
@@ -80,10 +117,10 @@ def domain_clip_checkpoint(profile: Profile, pairs: pd.DataFrame | None = None, 
             model, preprocess, tokenizer = profile_clip(profile)
             print(f"fine-tuning {profile.clip_model} on the domain set as Lab 3 does (cached at "
                   f"{path.parent.parent})")
-            finetune_clip(model, load_splits(pairs, preprocess, tokenizer)["train"], profile)
+            finetune_clip(model, load_splits(pairs, preprocess, tokenizer)["train"], profile, seed=recipe.seed)
         torch.save(model.state_dict(), path)
 
-    return cached("domain_clip", "model.pt", _domain_clip_inputs(profile, pairs), build, seed=recipe.seed)
+    return cached("domain_clip", "model.pt", _domain_clip_inputs(profile, pairs, seed), build, seed=recipe.seed)
 
 
 def pick_queries(gallery_size: int, n_queries: int, seed: int = 0) -> torch.Tensor:

@@ -84,7 +84,7 @@ def probe_set(path: str | Path, recipe: ProbeRecipe) -> Probe:
     return probe
 
 
-def mention_reader(profile: Profile, vocabulary: Sequence[str]) -> Callable[[str], set[str]]:
+def mention_reader(profile: Profile, vocabulary: Sequence[str]) -> Callable[[str], list[str]]:
     """How the profile's captions name objects: the world grammar's parser (`offline`), or words of `vocabulary`."""
     return mentioned_objects if profile.name == "offline" else partial(mentioned_words, vocabulary=vocabulary)
 
@@ -98,7 +98,7 @@ def polled_answers(vlm: VisionLanguageModel, probe: Probe, questions: Sequence[Q
 
 
 def answers_from_captions(captions: Sequence[str], questions: Sequence[Question],
-                          mentions: Callable[[str], set[str]]) -> list[str]:
+                          mentions: Callable[[str], list[str]]) -> list[str]:
     """Describe, then answer: "yes" if the image's caption names the object, else "no"."""
     named = [mentions(caption) for caption in captions]
     return ["yes" if name in named[i] else "no" for i, name, _ in questions]
@@ -113,7 +113,7 @@ def absent_co_occurrence(probe: Probe) -> dict[tuple[int, str], float]:
 
 
 def hallucination_by_co_occurrence(captions: Sequence[str], probe: Probe,
-                                   mentions: Callable[[str], set[str]]) -> pd.DataFrame:
+                                   mentions: Callable[[str], list[str]]) -> pd.DataFrame:
     """One row per (image, absent object): its `absent_co_occurrence` and whether the caption names it anyway."""
     named = [mentions(caption) for caption in captions]
     return pd.DataFrame([{"image": i, "object": b, "co-occurrence": score, "hallucinated": b in named[i]}

@@ -3,7 +3,8 @@
 The indexes are FAISS's (Johnson et al. 2019), built from factory strings over inner products of unit vectors
 (cosine similarity): `Flat` (exact), `IVF{nlist},Flat`, `IVF{nlist},PQ{m}x8` and `HNSW{M},Flat`. This module
 makes the collection, builds and times indexes and sweeps their search knobs; the ideas a student writes
-(recall against exact search, a torch exact search, choosing an index, re-ranking) have their reference here.
+(recall against exact search, a torch exact search, product quantisation's codes and distances, choosing an index,
+re-ranking) have their reference here.
 """
 from __future__ import annotations
 
@@ -187,6 +188,75 @@ def exact_search_torch(queries: torch.Tensor, collection: torch.Tensor, k: int, 
     """(scores (Q, k), ids (Q, k)) of each query's k largest inner products, queries taken `chunk` at a time."""
     scores, ids = zip(*(torch.topk(part @ collection.T, k, dim=1) for part in queries.split(chunk)))
     return torch.cat(scores), torch.cat(ids)
+
+
+@dataclass
+class ProductQuantizer:
+    """A trained FAISS product quantizer (`pq`) and its codebooks as a tensor (M, 256, d / M)."""
+    pq: faiss.ProductQuantizer
+    centroids: torch.Tensor
+
+
+def train_pq(vectors: np.ndarray, m: int, seed: int = 0) -> ProductQuantizer:
+    """FAISS's product quantizer with `m` sub-vectors of 8 bits, trained on `vectors` (at least 256 rows)."""
+    n, dim = vectors.shape
+    if dim % m or n < 256:
+        raise ValueError(f"PQ{m} needs a dimension divisible by {m} (got {dim}) and at least 256 training vectors "
+                         f"(got {n}).")
+    pq = faiss.ProductQuantizer(dim, m, 8)
+    pq.cp.seed = seed
+    pq.train(np.ascontiguousarray(vectors, dtype=np.float32))
+    centroids = faiss.vector_to_array(pq.centroids).reshape(m, pq.ksub, pq.dsub)
+    return ProductQuantizer(pq, torch.from_numpy(centroids.copy()))
+
+
+def pq_encode(vectors: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """(N, M) codes: for each of the M sub-vectors of each row of `vectors` (N, d), the index of the nearest (squared
+    L2) of the K centroids of its sub-space (`centroids` (M, K, d / M))."""
+    m, _, dsub = centroids.shape
+    parts = vectors.reshape(len(vectors), m, 1, dsub)
+    return ((parts - centroids[None]) ** 2).sum(-1).argmin(-1)
+
+
+def pq_distances(queries: torch.Tensor, codes: torch.Tensor, centroids: torch.Tensor) -> torch.Tensor:
+    """(Q, N) asymmetric squared L2 distances from raw `queries` (Q, d) to coded vectors (`codes` (N, M)): one (M, K)
+    table per query of its sub-vectors' distances to every centroid, then M look-ups summed per code."""
+    m, _, dsub = centroids.shape
+    tables = ((queries.reshape(len(queries), m, 1, dsub) - centroids[None]) ** 2).sum(-1)  # (Q, M, K)
+    looked_up = tables.gather(2, codes.T.unsqueeze(0).expand(len(queries), -1, -1))  # (Q, M, N)
+    return looked_up.sum(1)
+
+
+def check_pq(encode, distances, quantizer: ProductQuantizer, vectors: np.ndarray, queries: np.ndarray,
+             k: int = 10) -> None:
+    """Check a student's PQ against FAISS on the same codebooks: codes equal to `ProductQuantizer.compute_codes` (or
+    as near, where two centroids tie to float precision), and each query's k smallest distances equal to those
+    `IndexPQ` returns, to 1e-4 (distances, not ids: ties)."""
+    codes = torch.as_tensor(encode(torch.from_numpy(vectors), quantizer.centroids)).long()
+    expected = torch.from_numpy(quantizer.pq.compute_codes(np.ascontiguousarray(vectors)).astype(np.int64))
+    assert codes.shape == expected.shape, f"pq_encode: codes of shape {tuple(codes.shape)}, expected (N, M)."
+    # a code that differs from FAISS's is still right when its centroid is as near (a tie to float precision)
+    parts = torch.from_numpy(vectors).reshape(len(vectors), quantizer.pq.M, -1)
+    sub_spaces = torch.arange(quantizer.pq.M)
+    near = lambda chosen: ((parts - quantizer.centroids[sub_spaces, chosen]) ** 2).sum(-1)  # noqa: E731
+    ours, theirs = near(codes.clamp(0, quantizer.pq.ksub - 1)), near(expected)
+    wrong = ((codes != expected) & (ours > theirs + 1e-6 * (1 + theirs))).any(dim=1)
+    assert not wrong.any(), (
+        f"pq_encode: {int(wrong.sum())} of {len(vectors)} codes differ from FAISS's compute_codes (first: row "
+        f"{int(wrong.nonzero()[0]) if wrong.any() else '-'}); each code is the nearest centroid, by squared L2, in "
+        "each sub-space.")
+    index = faiss.IndexPQ(vectors.shape[1], quantizer.pq.M, 8)
+    index.pq = quantizer.pq
+    index.is_trained = True
+    index.add(np.ascontiguousarray(vectors))
+    faiss_best = torch.from_numpy(index.search(np.ascontiguousarray(queries), k)[0])
+    ours = distances(torch.from_numpy(queries), expected, quantizer.centroids)
+    assert ours.shape == (len(queries), len(vectors)), f"pq_distances: shape {tuple(ours.shape)}, expected (Q, N)."
+    ours_best = ours.topk(k, dim=1, largest=False).values
+    gap = (ours_best - faiss_best).abs().max().item()
+    assert gap < 1e-4, f"pq_distances: the {k} smallest distances differ from IndexPQ's by up to {gap:.2e}."
+    print(f"PQ{quantizer.pq.M}: codes agree with FAISS's for {len(vectors)} vectors; distances equal IndexPQ's to "
+          f"{max(gap, 1e-7):.0e}")
 
 
 def pick_index(table: pd.DataFrame, max_bytes: float, max_ms: float) -> int:

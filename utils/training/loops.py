@@ -68,9 +68,30 @@ def adamw_one_cycle(groups: list[dict], lr: float,
                                                     pct_start=warmup_fraction(total_steps))
 
 
+def contrastive_step(model, images: torch.Tensor, tokens: torch.Tensor, loss_fn: LossFn,
+                     optimizer: torch.optim.Optimizer, scaler: torch.amp.GradScaler, profile: Profile,
+                     encode_image: Callable | None = None) -> float:
+    """One optimizer step on a batch: unit embeddings of both sides (under the profile's autocast), the loss at the
+    model's temperature (scale clamped at 100, as CLIP does; plus the bias of a model that has one), gradients
+    cleared then computed through the scaler, one step. Returns the loss."""
+    if encode_image is None:  # (not `or`: a PerImageMemory that remembers nothing yet has length 0)
+        encode_image = lambda x: model.encode_image(x, normalize=True)  # noqa: E731
+    with profile.autocast():
+        img = encode_image(images)
+        txt = model.encode_text(tokens, normalize=True)
+        bias = () if getattr(model, "logit_bias", None) is None else (model.logit_bias,)
+        loss = loss_fn(img.float(), txt.float(), model.logit_scale.exp().clamp(max=100), *bias)
+    optimizer.zero_grad(set_to_none=True)
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)
+    scaler.update()
+    return loss.item()
+
+
 def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile, epochs: int, lr: float,
                       batch_size: int, seed: int = 0, weight_decay: float = 0.1,
-                      fixed_logit_scale: float | None = None, lock_image_tower: bool = False) -> TrainingLog:
+                      fixed_logit_scale: float | None = None, lock_image_tower: bool = False,
+                      step: Callable = contrastive_step) -> TrainingLog:
     """Train `model` on (image, tokens) items with `loss_fn(image_emb, text_emb, logit_scale)`.
 
     A model with a learned `logit_bias` (SigLIP) gets `loss_fn(image_emb, text_emb, logit_scale, logit_bias)`.
@@ -78,7 +99,8 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     GradScaler where the profile asks for them. `fixed_logit_scale` freezes the temperature at
     1 / fixed_logit_scale. `lock_image_tower` trains the text side only, the image encoder frozen in eval
     mode (LiT, Zhai et al. 2022), and each image is encoded once, in the first epoch. A batch larger than the
-    data set shrinks to fit it.
+    data set shrinks to fit it. `step` takes each optimizer step (`contrastive_step`'s signature; Lab 3 passes
+    the student's).
     """
     torch.manual_seed(seed)
     batch_size = fit_batch_size(batch_size, len(dataset))
@@ -92,30 +114,23 @@ def train_contrastive(model, dataset: Dataset, loss_fn: LossFn, profile: Profile
     opt, sched = adamw_one_cycle(param_groups(model, weight_decay), lr, epochs * len(loader))
     scaler = profile.grad_scaler()
     model.train()
-    encode_image = lambda images: model.encode_image(images, normalize=True)  # noqa: E731
+    memory = {}
     if lock_image_tower:
         model.visual.eval()  # BatchNorm statistics and dropout stay as pre-trained
-        encode_image = PerImageMemory(encode_image)
+        memory["encode_image"] = PerImageMemory(lambda images: model.encode_image(images, normalize=True))
     log = TrainingLog()
     # Throttled: in a notebook every refresh is a message to the front end, and a flood of them (thousands of
     # steps) overflows the kernel's output queue, so later output (and nbval's end-of-cell signal) is lost.
     bar = tqdm(total=epochs * len(loader), desc="training", unit="step", mininterval=0.5)
     for _ in range(epochs):
         for images, tokens in loader:
-            with profile.autocast():
-                img = encode_image(images.to(profile.device))
-                txt = model.encode_text(tokens.to(profile.device), normalize=True)
-                bias = () if getattr(model, "logit_bias", None) is None else (model.logit_bias,)
-                loss = loss_fn(img.float(), txt.float(), model.logit_scale.exp().clamp(max=100), *bias)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
+            loss = step(model, images.to(profile.device), tokens.to(profile.device), loss_fn, opt, scaler, profile,
+                        **memory)
             sched.step()
-            log.loss.append(loss.item())
+            log.loss.append(loss)
             log.temperature.append(1 / model.logit_scale.exp().clamp(max=100).item())
             bar.update()
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+            bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
     bar.close()
     model.eval()
     return log
