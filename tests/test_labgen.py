@@ -1,10 +1,10 @@
 import json
-import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from utils.course import hints
 from utils.course.labgen import BEGIN_ANSWER, ROOT, stale_labs, strip_solutions, student_version
 
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -56,19 +56,10 @@ def test_notebook_conventions(path: Path):
     assert "NotImplementedError" in "".join("".join(c["source"]) for c in lab["cells"])
 
 
-def solution_blocks(nb) -> list[tuple[str, list[str]]]:
-    """(hint, solution lines) of every marked block in a notebook's code cells."""
-    blocks = []
-    for cell in (c for c in nb.cells if c.cell_type == "code"):
-        for m in re.finditer(r"### BEGIN SOLUTION(?:[ \t]+hint:[ \t]*([^\n]*))?\n(.*?)### END SOLUTION", cell.source, re.S):
-            blocks.append(((m.group(1) or "").strip(), [ln.strip() for ln in m.group(2).splitlines() if ln.strip()]))
-    return blocks
-
-
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_tasks_have_substance_and_hints_teach(path: Path):
     nb = nbformat.read(path, as_version=4)
-    blocks = solution_blocks(nb)
+    blocks = [(task.first, task.solution) for task in hints.task_hints(nb)]
     assert 3 <= len(blocks) <= 8, f"{len(blocks)} solution blocks; a lab has 3-5 tasks of substance"
     assert sum(len(lines) for _, lines in blocks) >= 12, "the student should write more than a few lines"
     for hint, lines in blocks:

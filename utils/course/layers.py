@@ -23,7 +23,7 @@ def layer_of(module: str) -> tuple[int, str]:
     return rank, LAYERS[rank]
 
 
-def _modules(package_dir: Path) -> dict[str, Path]:
+def module_files(package_dir: Path) -> dict[str, Path]:
     """Module name (rooted at the folder's own name; a package is its `__init__.py`) -> source file."""
     modules = {}
     for path in sorted(package_dir.rglob("*.py")):
@@ -33,8 +33,9 @@ def _modules(package_dir: Path) -> dict[str, Path]:
     return modules
 
 
-def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
-    """The package's modules that one file imports anywhere (function bodies, `if TYPE_CHECKING:` blocks too)."""
+def imports_of(source: str, package: list[str], modules: dict[str, Path]) -> set[str]:
+    """The package's modules that a source inside `package` (its dotted parts) imports anywhere (function bodies,
+    `if TYPE_CHECKING:` blocks too)."""
     def known(name: str) -> str | None:  # the longest prefix that is one of the package's modules
         parts = name.split(".")
         while parts and ".".join(parts) not in modules:
@@ -42,8 +43,7 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
         return ".".join(parts) or None
 
     found: set[str | None] = set()
-    package = (module if path.name == "__init__.py" else module.rpartition(".")[0]).split(".")
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+    for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             found.update(known(alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level <= len(package):
@@ -53,9 +53,15 @@ def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
     return {name for name in found if name}
 
 
+def _imports(module: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that one file imports."""
+    package = (module if path.name == "__init__.py" else module.rpartition(".")[0]).split(".")
+    return imports_of(path.read_text(encoding="utf-8"), package, modules)
+
+
 def import_graph(package_dir: Path) -> dict[str, set[str]]:
     """Module name -> the package's modules it imports (imports of outside libraries ignored)."""
-    modules = _modules(Path(package_dir))
+    modules = module_files(Path(package_dir))
     return {module: _imports(module, path, modules) for module, path in modules.items()}
 
 

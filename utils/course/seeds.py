@@ -27,6 +27,7 @@ from pathlib import Path
 import nbformat
 
 from ..checks import RECORD_ENV, SEED_RECORDS
+from .layers import import_graph, imports_of, module_files
 
 ROOT = Path(__file__).resolve().parents[2]  # the repository
 RECORDS = SEED_RECORDS
@@ -47,47 +48,20 @@ def _code_cells(notebook: Path) -> list[str]:
             if c.cell_type == "code" and "injected-parameters" not in c.metadata.get("tags", [])]
 
 
-def _imported_modules(source: str, package: str) -> set[str]:
-    """The `utils` modules a source imports (relative imports resolved against `package`)."""
-    names = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            names |= {a.name for a in node.names}
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parts = package.split(".")[:len(package.split(".")) - node.level + 1]
-                base = ".".join(parts + ([base] if base else []))
-            names.add(base)
-            names |= {f"{base}.{a.name}" for a in node.names}  # `from utils.data import vqa` imports a module
-    return {n for n in names if n == "utils" or n.startswith("utils.")}
-
-
-def _module_file(name: str, root: Path) -> Path | None:
-    path = root.joinpath(*name.split("."))
-    for candidate in (path.with_suffix(".py"), path / "__init__.py"):
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 def module_closure(sources: list[str], root: Path = ROOT) -> list[Path]:
-    """The files of every `utils` module the sources import, directly or through other `utils` modules (a package's
-    `__init__` included, as Python runs it)."""
-    seen: dict[str, Path] = {}
-    todo = [(name, "utils") for src in sources for name in _imported_modules(src, "utils")]
+    """The files of every `utils` module the sources import, directly or through other `utils` modules (the import
+    graph of `utils.course.layers`; a package's `__init__` included, as Python runs it)."""
+    modules, graph = module_files(root / "utils"), import_graph(root / "utils")
+    todo = {name for source in sources for name in imports_of(source, ["utils"], modules)}
+    seen: set[str] = set()
     while todo:
-        name, _ = todo.pop()
-        parts = name.split(".")
+        parts = todo.pop().split(".")
         for k in range(1, len(parts) + 1):  # importing a.b.c runs a, a.b and a.b.c
             prefix = ".".join(parts[:k])
-            path = _module_file(prefix, root)
-            if path is None or prefix in seen:
-                continue
-            seen[prefix] = path
-            package = prefix if path.name == "__init__.py" else prefix.rpartition(".")[0]
-            todo += [(n, package) for n in _imported_modules(path.read_text(), package)]
-    return sorted(set(seen.values()))
+            if prefix in modules and prefix not in seen:
+                seen.add(prefix)
+                todo |= graph[prefix]
+    return sorted(modules[name] for name in seen)
 
 
 def code_only(source: str) -> str:
